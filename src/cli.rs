@@ -1,0 +1,339 @@
+//! The command line. One clap definition drives parsing and `--help`.
+
+use crate::collect::{self, CollectOptions, Target};
+use crate::report::{self, Report};
+use crate::rules::{self, RULES, Severity, Status};
+use crate::snapshot::{SNAPSHOT_SCHEMA, Snapshot};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Exit code: nothing at or above the failure threshold.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: findings at or above the threshold.
+pub const EXIT_FINDINGS: i32 = 1;
+/// Exit code: usage error, or nothing could be audited, or evidence missing.
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dockhard",
+    version,
+    about = "Audit and harden the Docker daemon from the configuration it really runs with"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Audit the Docker daemon(s) of this host against the hardening rules.
+    Check(CheckArgs),
+    /// Write the evidence (snapshot) for `check --snapshot` elsewhere.
+    Collect(CollectArgs),
+    /// List the rules.
+    Rules(RulesArgs),
+    /// Explain one rule: rationale, how it is decided, how to fix it.
+    Explain {
+        /// Rule id, e.g. daemon.icc
+        rule: String,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// Audit this dockerd process only.
+    #[arg(long, value_name = "PID", conflicts_with = "root")]
+    pub pid: Option<u32>,
+    /// Audit the configuration files under DIR as a host's root filesystem
+    /// (no processes, no API: verdicts are for the next start).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Engine API endpoint (default: the unix socket the audited daemon serves).
+    #[arg(long, value_name = "URL", conflicts_with = "root")]
+    pub host: Option<String>,
+    /// Timeout of each API call and probe, in milliseconds (probes use at most 2000).
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub timeout_ms: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Evaluate a snapshot written by `dockhard collect` instead of this host.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pid", "root", "host"])]
+    pub snapshot: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 only for failures at or above this severity (default: any failure).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Where to write the snapshot (`-` for standard output).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    pub format: RulesFormat,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesFormat {
+    Text,
+    Json,
+    /// The README's rule table.
+    Markdown,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl FailOn {
+    fn severity(self) -> Severity {
+        match self {
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// Run the command line; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("dockhard: error: {msg}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32, String> {
+    match cli.command {
+        Command::Check(a) => check(a),
+        Command::Collect(a) => {
+            let snap = gather(&a.target)?;
+            let mut text = serde_json::to_string_pretty(&snap)
+                .map_err(|e| format!("cannot serialize the snapshot: {e}"))?;
+            text.push('\n');
+            write_output(Some(&a.output), &text)?;
+            Ok(EXIT_OK)
+        }
+        Command::Rules(a) => {
+            print!("{}", render_rules(a.format));
+            Ok(EXIT_OK)
+        }
+        Command::Explain { rule } => match rules::find(&rule) {
+            Some(r) => {
+                print!("{}", explain(r));
+                Ok(EXIT_OK)
+            }
+            None => Err(format!(
+                "unknown rule `{rule}` (see `dockhard rules` for the list)"
+            )),
+        },
+    }
+}
+
+fn gather(t: &TargetArgs) -> Result<Snapshot, String> {
+    let target = match (&t.root, t.pid) {
+        (Some(r), _) => Target::Root(r.clone()),
+        (None, Some(p)) => Target::Pid(p),
+        (None, None) => Target::Auto,
+    };
+    collect::collect(&CollectOptions {
+        target,
+        host: t.host.clone(),
+        timeout: Duration::from_millis(t.timeout_ms.clamp(1, 60_000)),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Read a snapshot written by `dockhard collect`.
+pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let snap: Snapshot = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a dockhard snapshot: {e}", path.display()))?;
+    if snap.schema != SNAPSHOT_SCHEMA {
+        return Err(format!(
+            "{}: snapshot schema `{}` is not supported (expected `{SNAPSHOT_SCHEMA}`)",
+            path.display(),
+            snap.schema
+        ));
+    }
+    Ok(snap)
+}
+
+fn check(a: CheckArgs) -> Result<i32, String> {
+    let snap = match &a.snapshot {
+        Some(p) => read_snapshot(p)?,
+        None => gather(&a.target)?,
+    };
+    let report = crate::audit::run(&snap);
+    let text = match a.format {
+        Format::Json => report::json::render(&report),
+        Format::Text => report::text::render(&report, color_wanted(a.output.as_deref())),
+    };
+    write_output(a.output.as_deref(), &text)?;
+    Ok(exit_code(&report, a.fail_on.map(FailOn::severity)))
+}
+
+/// 1 when a failure is at or above the threshold (any failure without one);
+/// else 2 when some verdict could not be reached (`error`) or nothing was
+/// audited; else 0.
+pub fn exit_code(report: &Report, threshold: Option<Severity>) -> i32 {
+    let results = || report.daemons.iter().flat_map(|d| &d.results);
+    if results().any(|r| r.status == Status::Fail && threshold.is_none_or(|t| r.severity >= t)) {
+        EXIT_FINDINGS
+    } else if report.daemons.is_empty() || results().any(|r| r.status == Status::Error) {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    }
+}
+
+fn color_wanted(output: Option<&Path>) -> bool {
+    use std::io::IsTerminal;
+    output.is_none()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
+}
+
+/// Write to FILE atomically (temporary file, then rename), or to stdout.
+fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
+    match path {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| format!("standard output: {e}"))
+        }
+        Some(p) if p.as_os_str() == "-" => write_output(None, text),
+        Some(p) => {
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = p
+                .file_name()
+                .ok_or_else(|| format!("{}: not a file name", p.display()))?;
+            let tmp = dir.join(format!(".{}.dockhard-tmp", name.to_string_lossy()));
+            let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, p));
+            if let Err(e) = res {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(format!("{}: {e}", p.display()));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `dockhard rules` in the given format.
+pub fn render_rules(format: RulesFormat) -> String {
+    match format {
+        RulesFormat::Json => {
+            let metas: Vec<_> = RULES.iter().map(|r| r.meta).collect();
+            let mut s = serde_json::to_string_pretty(&metas).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        RulesFormat::Text => {
+            let w = RULES.iter().map(|r| r.meta.id.len()).max().unwrap_or(0);
+            let mut s = String::new();
+            for r in RULES {
+                let m = &r.meta;
+                s.push_str(&format!(
+                    "{:<w$}  {:<8}  {:<4}  {}\n",
+                    m.id,
+                    m.severity.as_str(),
+                    m.seed_item
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    m.title
+                ));
+            }
+            s
+        }
+        RulesFormat::Markdown => {
+            let mut s = String::from(
+                "| id | severity | seed item | CIS | title | how it is decided |\n|---|---|---|---|---|---|\n",
+            );
+            for r in RULES {
+                let m = &r.meta;
+                s.push_str(&format!(
+                    "| `{}` | {} | {} | {} | {} | {} |\n",
+                    m.id,
+                    m.severity,
+                    m.seed_item
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    if m.cis.is_empty() {
+                        "-".to_string()
+                    } else {
+                        m.cis.join(", ")
+                    },
+                    m.title,
+                    m.decided.replace('\n', " ").replace('|', "\\|")
+                ));
+            }
+            s
+        }
+    }
+}
+
+/// `dockhard explain RULE`.
+pub fn explain(r: &rules::Rule) -> String {
+    let m = &r.meta;
+    format!(
+        "{id}: {title}\n\nseverity: {sev}\nseed item: {seed}\nCIS Docker Benchmark v1.6.0: {cis}\n\nWhy it matters\n{rat}\n\nHow it is decided\n{dec}\n\nHow to fix it by hand\n{rem}\n",
+        id = m.id,
+        title = m.title,
+        sev = m.severity,
+        seed = m
+            .seed_item
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "-".into()),
+        cis = if m.cis.is_empty() {
+            "-".to_string()
+        } else {
+            m.cis.join(", ")
+        },
+        rat = m.rationale,
+        dec = m.decided,
+        rem = m.remediation,
+    )
+}

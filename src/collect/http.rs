@@ -1,0 +1,1 @@
+//! TODO: blocking HTTP/1.1 Engine API client

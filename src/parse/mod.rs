@@ -1,0 +1,7 @@
+//! Parsers for the formats dockhard reads. Pure, bounded, never panicking on
+//! any input; each is property-tested and fuzzed.
+
+pub mod envfile;
+pub mod json;
+pub mod procnet;
+pub mod unit;

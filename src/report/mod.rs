@@ -1,0 +1,101 @@
+//! The report: the single source every output format renders.
+//! Its JSON form is versioned by [`REPORT_SCHEMA`] and documented in
+//! `docs/report-format.md`.
+
+use crate::model::Evidence;
+use crate::rules::{Severity, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub mod json;
+pub mod text;
+
+pub const REPORT_SCHEMA: &str = "dockhard/report/v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    pub schema: String,
+    pub tool: ToolInfo,
+    pub host: HostInfo,
+    pub daemons: Vec<DaemonReport>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HostInfo {
+    pub hostname: Option<String>,
+    pub kernel: Option<String>,
+    /// `live`, `on_disk` or `root`.
+    pub mode: String,
+    pub root: Option<String>,
+    pub collected_at: Option<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DaemonReport {
+    pub pid: Option<u32>,
+    pub version: Option<String>,
+    pub endpoint: Option<String>,
+    pub rootless: bool,
+    /// What the verdicts are about: `running` or `next_start`.
+    pub audited: String,
+    pub config_file: Option<String>,
+    pub notes: Vec<String>,
+    pub results: Vec<RuleResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RuleResult {
+    pub rule: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub title: String,
+    pub seed_item: Option<u8>,
+    pub cis: Vec<String>,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+    /// What changes at the next restart or reload, when the configuration on
+    /// disk differs from the running one.
+    pub drift: Option<String>,
+    pub warnings: Vec<String>,
+    pub remediation: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    /// Results by status (`pass`, `fail`, ...), over all daemons.
+    pub by_status: BTreeMap<String, usize>,
+    /// Failures by severity.
+    pub failed_by_severity: BTreeMap<String, usize>,
+    pub daemons: usize,
+}
+
+impl Summary {
+    pub fn of(daemons: &[DaemonReport]) -> Summary {
+        let mut s = Summary {
+            daemons: daemons.len(),
+            ..Summary::default()
+        };
+        for st in Status::ALL {
+            s.by_status.insert(st.as_str().to_string(), 0);
+        }
+        for r in daemons.iter().flat_map(|d| &d.results) {
+            *s.by_status
+                .entry(r.status.as_str().to_string())
+                .or_default() += 1;
+            if r.status == Status::Fail {
+                *s.failed_by_severity
+                    .entry(r.severity.as_str().to_string())
+                    .or_default() += 1;
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,204 @@
+//! The rules. One file per rule: its metadata ([`RuleMeta`]) beside its
+//! check. [`RULES`] is the one list that drives `dockhard rules`,
+//! `dockhard explain`, the README's rule table and the audit itself.
+//!
+//! A check is pure: it sees one [`Ctx`] (a daemon's model, one view of its
+//! configuration, the snapshot) and returns an [`Outcome`]. Missing evidence
+//! is never a pass: a check that cannot decide returns [`Status::Error`]
+//! saying what is missing.
+
+use crate::model::Evidence;
+use crate::model::daemon::{DaemonModel, View};
+use crate::snapshot::Snapshot;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+mod authorization_plugin;
+mod config_valid;
+mod experimental;
+mod host_dedicated;
+mod icc;
+mod live_restore;
+mod remote_api_auth;
+mod remote_api_tls;
+mod remote_logging;
+mod userland_proxy;
+mod userns_remap;
+
+/// Every rule, in report order.
+pub static RULES: &[Rule] = &[
+    icc::RULE,
+    remote_api_auth::RULE,
+    userland_proxy::RULE,
+    userns_remap::RULE,
+    authorization_plugin::RULE,
+    remote_logging::RULE,
+    live_restore::RULE,
+    remote_api_tls::RULE,
+    experimental::RULE,
+    config_valid::RULE,
+    host_dedicated::RULE,
+];
+
+/// Find a rule by id.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.meta.id == id)
+}
+
+/// A rule: what it is, and how it is decided.
+pub struct Rule {
+    pub meta: RuleMeta,
+    pub check: fn(&Ctx<'_>) -> Outcome,
+}
+
+/// A rule's documentation and classification. Everything a user reads about
+/// a rule comes from here.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RuleMeta {
+    /// Stable id, `area.name` (`daemon.icc`).
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    /// Item number in the hardening guide (`../shared/seed`), if any.
+    pub seed_item: Option<u8>,
+    /// CIS Docker Benchmark v1.6.0 ids.
+    pub cis: &'static [&'static str],
+    /// Why it matters.
+    pub rationale: &'static str,
+    /// How dockhard decides, including which evidence wins.
+    pub decided: &'static str,
+    /// How to fix it by hand.
+    pub remediation: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Manual,
+    NotApplicable,
+    /// Evidence is missing or unreadable: never a pass.
+    Error,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Manual,
+        Status::NotApplicable,
+        Status::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Manual => "manual",
+            Status::NotApplicable => "not_applicable",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a check sees.
+pub struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub daemon: &'a DaemonModel,
+    /// The configuration under judgement: the running daemon's, or the one
+    /// the next start (or a reload) would use.
+    pub view: &'a View,
+}
+
+/// What a check says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub status: Status,
+    /// One sentence: the verdict and the deciding value.
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+    /// Things worth knowing that do not change the status (certificate
+    /// expiring soon, duplicate keys, ...).
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    pub fn new(status: Status, message: impl Into<String>) -> Self {
+        Outcome {
+            status,
+            message: message.into(),
+            evidence: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+    pub fn pass(message: impl Into<String>) -> Self {
+        Self::new(Status::Pass, message)
+    }
+    pub fn fail(message: impl Into<String>) -> Self {
+        Self::new(Status::Fail, message)
+    }
+    pub fn error(message: impl Into<String>) -> Self {
+        Self::new(Status::Error, message)
+    }
+    pub fn manual(message: impl Into<String>) -> Self {
+        Self::new(Status::Manual, message)
+    }
+    pub fn not_applicable(message: impl Into<String>) -> Self {
+        Self::new(Status::NotApplicable, message)
+    }
+    pub fn with(mut self, e: Evidence) -> Self {
+        self.evidence.push(e);
+        self
+    }
+    pub fn with_all(mut self, e: impl IntoIterator<Item = Evidence>) -> Self {
+        self.evidence.extend(e);
+        self
+    }
+    pub fn warn(mut self, w: impl Into<String>) -> Self {
+        self.warnings.push(w.into());
+        self
+    }
+}
