@@ -1,11 +1,12 @@
 //! One audited daemon: its running configuration, what the next start (or a
 //! SIGHUP) would use, and the live facts from its API and sockets.
 
-use super::config::{Effective, Listener};
+use super::config::{self, ConfigInput, Effective, Listener};
 use super::systemd::ServiceResolution;
-use super::{Evidence, Want};
-use crate::snapshot::{DaemonEvidence, ProbeEvidence, Snapshot, SocketAddrText};
+use super::{ArgWord, Evidence, Source, Want};
+use crate::snapshot::{DaemonEvidence, FileEvidence, Mode, ProbeEvidence, Snapshot};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Which configuration a [`View`] describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,15 +90,585 @@ pub struct DaemonModel {
 /// Build the model of every audited daemon: one per running dockerd, or one
 /// for the configuration on disk when none runs (and for `--root`).
 pub fn build(snap: &Snapshot) -> Vec<DaemonModel> {
-    let _ = snap;
-    todo!()
+    match snap.mode {
+        Mode::Live if !snap.daemons.is_empty() => snap
+            .daemons
+            .iter()
+            .map(|d| build_running(snap, d))
+            .collect(),
+        _ => vec![build_on_disk(snap)],
+    }
 }
 
 /// The daemon.json, TLS files and plugin sockets the model needs.
 pub fn wanted(snap: &Snapshot) -> Vec<Want> {
-    let _ = snap;
-    Vec::new()
+    let mut out = Vec::new();
+    for plan in plans(snap) {
+        for (words, env) in plan.command_lines() {
+            let path = config::config_file_path(&words, &env, plan.rootless);
+            out.push(Want::File(path.path.clone()));
+            // The TLS material and plugins only matter once the file is read.
+            let Some(file) = snap.file(&path.path) else {
+                continue;
+            };
+            let eff = config::compute(&ConfigInput {
+                argv: &words,
+                config_file: Some(file),
+                env: &env,
+                rootless: plan.rootless,
+                version: plan.version.as_deref(),
+            });
+            let tls = eff.tls();
+            for (p, _) in tls.ca.iter().chain(tls.cert.iter()) {
+                out.push(Want::File(p.clone()));
+            }
+            if let Some((p, _)) = &tls.key {
+                out.push(Want::Meta(p.clone()));
+            }
+            for (name, _) in eff.list("authorization-plugins") {
+                out.extend(plugin_paths(&name).into_iter().map(Want::Meta));
+            }
+        }
+    }
+    out
 }
 
-#[allow(dead_code)]
-fn _uses(_: &DaemonEvidence, _: &SocketAddrText, _: &Listener) {}
+/// Where dockerd looks for a legacy plugin NAME (pkg/plugins discovery).
+pub fn plugin_paths(name: &str) -> Vec<String> {
+    // A managed plugin is `name:tag` or `repo/name`; it lives in the data
+    // root, not in these directories.
+    if name.is_empty() || name.contains('/') || name.contains("..") {
+        return Vec::new();
+    }
+    vec![
+        format!("/run/docker/plugins/{name}.sock"),
+        format!("/run/docker/plugins/{name}/{name}.sock"),
+        format!("/etc/docker/plugins/{name}.spec"),
+        format!("/etc/docker/plugins/{name}.json"),
+        format!("/usr/lib/docker/plugins/{name}.spec"),
+        format!("/usr/lib/docker/plugins/{name}.json"),
+    ]
+}
+
+/// How one daemon's command lines are obtained, before any file is parsed.
+struct Plan {
+    rootless: bool,
+    rootless_evidence: Vec<Evidence>,
+    version: Option<String>,
+    /// argv of the running process.
+    running: Option<Vec<ArgWord>>,
+    /// argv of the next start, or why it is unknown.
+    next: Result<Vec<ArgWord>, String>,
+    env: BTreeMap<String, String>,
+    next_env: BTreeMap<String, String>,
+    service: Option<super::systemd::ServiceResolution>,
+    notes: Vec<String>,
+}
+
+impl Plan {
+    fn command_lines(&self) -> Vec<(Vec<ArgWord>, BTreeMap<String, String>)> {
+        let mut v = Vec::new();
+        if let Some(r) = &self.running {
+            v.push((r.clone(), self.env.clone()));
+        }
+        if let Ok(n) = &self.next {
+            v.push((n.clone(), self.next_env.clone()));
+        }
+        v
+    }
+}
+
+fn plans(snap: &Snapshot) -> Vec<Plan> {
+    match snap.mode {
+        Mode::Live if !snap.daemons.is_empty() => {
+            snap.daemons.iter().map(|d| running_plan(snap, d)).collect()
+        }
+        _ => vec![disk_plan(snap)],
+    }
+}
+
+/// The environment dockerd's defaults depend on; HOME defaults to root's.
+fn base_env(env: &BTreeMap<String, String>, uid: Option<u32>) -> BTreeMap<String, String> {
+    let mut env = env.clone();
+    if !env.contains_key("HOME") && uid.unwrap_or(0) == 0 {
+        env.insert("HOME".into(), "/root".into());
+    }
+    env
+}
+
+fn detect_rootless(snap: &Snapshot, d: &DaemonEvidence) -> (bool, Vec<Evidence>) {
+    let mut ev = Vec::new();
+    let loc = format!("/proc/{}", d.pid);
+    if let Some(uid) = d.uid.filter(|u| *u != 0) {
+        ev.push(Evidence::new(
+            Source::Process,
+            format!("{loc}/status"),
+            format!("runs as uid {uid}"),
+        ));
+    }
+    if let Some(p) = &d.parent {
+        let is_kit = |s: &str| s.rsplit('/').next() == Some("rootlesskit");
+        if p.comm.as_deref().is_some_and(is_kit) || p.exe.as_deref().is_some_and(is_kit) {
+            ev.push(Evidence::new(
+                Source::Process,
+                format!("/proc/{}", p.pid),
+                "parent process is rootlesskit",
+            ));
+        }
+    }
+    if let Some(dir) = d.environ.get("ROOTLESSKIT_STATE_DIR") {
+        ev.push(Evidence::new(
+            Source::Process,
+            format!("{loc}/environ"),
+            format!("ROOTLESSKIT_STATE_DIR={dir}"),
+        ));
+    }
+    let live = info(d)
+        .and_then(|i| i.get("SecurityOptions"))
+        .and_then(|v| v.as_array())
+        .is_some_and(|a| a.iter().any(|o| o.as_str() == Some("name=rootless")));
+    if live {
+        ev.push(Evidence::new(
+            Source::Api,
+            "GET /info",
+            "SecurityOptions has name=rootless",
+        ));
+    }
+    let _ = snap;
+    (!ev.is_empty(), ev)
+}
+
+fn info(d: &DaemonEvidence) -> Option<&serde_json::Value> {
+    d.api.info.as_ref().and_then(|c| c.body.as_ref())
+}
+
+fn running_plan(snap: &Snapshot, d: &DaemonEvidence) -> Plan {
+    let (rootless, rootless_evidence) = detect_rootless(snap, d);
+    let env = base_env(&d.environ, d.uid);
+    let version = d
+        .api
+        .version
+        .as_ref()
+        .and_then(|c| c.body.as_ref())
+        .and_then(|b| b.get("Version"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let running = ArgWord::from_argv(&d.argv);
+    let mut notes = Vec::new();
+    let mut next_env = env.clone();
+    let (next, service) = match &d.systemd_unit {
+        Some(unit) => {
+            let res = super::systemd::resolve(snap, unit);
+            for (k, (v, _)) in &res.environment {
+                next_env.insert(k.clone(), v.clone());
+            }
+            let next = if !res.evidence_errors.is_empty() {
+                Err(format!(
+                    "cannot resolve {unit}: {}",
+                    res.evidence_errors.join("; ")
+                ))
+            } else {
+                match &res.exec_start {
+                    Some(w) => Ok(w.clone()),
+                    None => Err(format!("{unit} has no ExecStart that can be resolved")),
+                }
+            };
+            (next, Some(res))
+        }
+        None => {
+            notes.push(format!(
+                "dockerd (pid {}) is not run by a systemd service: the next start is assumed to use the same command line",
+                d.pid
+            ));
+            (Ok(running.clone()), None)
+        }
+    };
+    Plan {
+        rootless,
+        rootless_evidence,
+        version,
+        running: Some(running),
+        next,
+        env,
+        next_env,
+        service,
+        notes,
+    }
+}
+
+fn disk_plan(snap: &Snapshot) -> Plan {
+    let env = base_env(
+        &if snap.mode == Mode::Root {
+            BTreeMap::new()
+        } else {
+            snap.host.env.clone()
+        },
+        Some(0),
+    );
+    let res = super::systemd::resolve(snap, "docker.service");
+    let mut notes = Vec::new();
+    let mut next_env = env.clone();
+    for (k, (v, _)) in &res.environment {
+        next_env.insert(k.clone(), v.clone());
+    }
+    let next = if !res.evidence_errors.is_empty() {
+        Err(format!(
+            "cannot resolve docker.service: {}",
+            res.evidence_errors.join("; ")
+        ))
+    } else if res.unit_path.is_none() {
+        notes.push(
+            "no docker.service unit found: the next start is assumed to be `dockerd` with no flags"
+                .to_string(),
+        );
+        Ok(vec![ArgWord {
+            text: "dockerd".into(),
+            source: Source::Default,
+            location: "default".into(),
+        }])
+    } else {
+        match &res.exec_start {
+            Some(w) => Ok(w.clone()),
+            None => Err("docker.service has no ExecStart that can be resolved".to_string()),
+        }
+    };
+    Plan {
+        rootless: false,
+        rootless_evidence: Vec::new(),
+        version: None,
+        running: None,
+        next,
+        env,
+        next_env,
+        service: Some(res),
+        notes,
+    }
+}
+
+fn compute_with(
+    snap: &Snapshot,
+    words: &[ArgWord],
+    env: &BTreeMap<String, String>,
+    plan: &Plan,
+) -> (Effective, Option<FileEvidence>) {
+    let path = config::config_file_path(words, env, plan.rootless);
+    let file = snap.file(&path.path).cloned();
+    let eff = config::compute(&ConfigInput {
+        argv: words,
+        config_file: file.as_ref(),
+        env,
+        rootless: plan.rootless,
+        version: plan.version.as_deref(),
+    });
+    (eff, file)
+}
+
+fn build_running(snap: &Snapshot, d: &DaemonEvidence) -> DaemonModel {
+    let plan = running_plan(snap, d);
+    let words = plan.running.clone().unwrap_or_default();
+    let (running_cfg, file) = compute_with(snap, &words, &plan.env, &plan);
+    let live = live_facts(d);
+    let mut notes = plan.notes.clone();
+    notes.extend(d.errors.iter().map(|e| format!("pid {}: {e}", d.pid)));
+
+    // daemon.json changed after the daemon started?
+    let modified = match (&file, d.start_time) {
+        (Some(f), Some(start)) => f.meta.as_ref().filter(|m| m.mtime > start).map(|m| {
+            Evidence::new(
+                Source::File,
+                running_cfg.config_path.path.clone(),
+                format!(
+                    "modified at {} (unix), after the daemon started at {start}: settings read from it may not be the running ones",
+                    m.mtime
+                ),
+            )
+        }),
+        _ => None,
+    };
+    if let Some(m) = &modified {
+        notes.push(format!("{}: {}", m.location, m.detail));
+    }
+
+    let tcp = running_tcp(d, &running_cfg);
+    let reload_view = file.as_ref().map(|f| {
+        let input = ConfigInput {
+            argv: &words,
+            config_file: Some(f),
+            env: &plan.env,
+            rootless: plan.rootless,
+            version: plan.version.as_deref(),
+        };
+        View {
+            kind: ViewKind::Reload,
+            config: Ok(config::reload(&running_cfg, &input, f)),
+            live: Some(LiveFacts {
+                // What a reload re-reads is judged from the file.
+                live_restore: None,
+                authorization_plugins: None,
+                ..live.clone()
+            }),
+            tcp: tcp.clone(),
+        }
+    });
+    let next_start = next_view(snap, &plan);
+    DaemonModel {
+        pid: Some(d.pid),
+        version: plan.version.clone(),
+        endpoint: d.api.endpoint.clone(),
+        rootless: plan.rootless,
+        rootless_evidence: plan.rootless_evidence.clone(),
+        running: Some(View {
+            kind: ViewKind::Running,
+            config: Ok(running_cfg),
+            live: Some(live),
+            tcp,
+        }),
+        next_start,
+        reload: reload_view,
+        service: plan.service.clone(),
+        config_modified_after_start: modified,
+        notes,
+    }
+}
+
+fn build_on_disk(snap: &Snapshot) -> DaemonModel {
+    let plan = disk_plan(snap);
+    let mut notes = plan.notes.clone();
+    notes.insert(
+        0,
+        match snap.mode {
+            Mode::Root => format!(
+                "offline root {}: verdicts are for the next start",
+                snap.root.as_deref().unwrap_or("?")
+            ),
+            _ => "no running dockerd found: auditing the configuration on disk that the next start would use".to_string(),
+        },
+    );
+    DaemonModel {
+        pid: None,
+        version: None,
+        endpoint: None,
+        rootless: false,
+        rootless_evidence: Vec::new(),
+        running: None,
+        next_start: next_view(snap, &plan),
+        reload: None,
+        service: plan.service.clone(),
+        config_modified_after_start: None,
+        notes,
+    }
+}
+
+fn next_view(snap: &Snapshot, plan: &Plan) -> View {
+    match &plan.next {
+        Ok(words) => {
+            let (eff, _) = compute_with(snap, words, &plan.next_env, plan);
+            let tcp = configured_tcp(&eff, plan.service.as_ref());
+            View {
+                kind: ViewKind::NextStart,
+                config: Ok(eff),
+                live: None,
+                tcp,
+            }
+        }
+        Err(e) => View {
+            kind: ViewKind::NextStart,
+            config: Err(e.clone()),
+            live: None,
+            tcp: Vec::new(),
+        },
+    }
+}
+
+/// TCP listeners the configuration asks for; `fd://` takes the TCP
+/// `ListenStream=` of the socket unit.
+pub fn configured_tcp(
+    eff: &Effective,
+    service: Option<&super::systemd::ServiceResolution>,
+) -> Vec<TcpListener> {
+    let mut out = Vec::new();
+    for l in eff.listeners() {
+        match l {
+            Listener::Tcp {
+                addr,
+                port,
+                evidence,
+                ..
+            } => out.push(TcpListener {
+                addr,
+                port,
+                evidence,
+                probe: None,
+            }),
+            Listener::Fd { .. } => {
+                let Some(sock) = service.and_then(|s| s.socket.as_ref()) else {
+                    continue;
+                };
+                for (spec, ev) in &sock.listen_streams {
+                    if let Some((addr, port)) = parse_listen_stream(spec) {
+                        out.push(TcpListener {
+                            addr,
+                            port,
+                            evidence: ev.clone(),
+                            probe: None,
+                        });
+                    }
+                }
+            }
+            Listener::Unix { .. } => {}
+        }
+    }
+    out
+}
+
+/// A TCP `ListenStream=` value: `2375`, `0.0.0.0:2375`, `[::]:2375`,
+/// `127.0.0.1:2375`. Paths (unix sockets) and others give `None`.
+pub fn parse_listen_stream(spec: &str) -> Option<(String, u16)> {
+    let s = spec.trim();
+    if s.starts_with('/') || s.starts_with('@') || s.is_empty() {
+        return None;
+    }
+    if let Ok(port) = s.parse::<u16>() {
+        // A bare port listens on all addresses (IPv6 dual-stack).
+        return Some(("::".to_string(), port));
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, port) = rest.split_once("]:")?;
+        return Some((host.to_string(), port.parse().ok()?));
+    }
+    let (host, port) = s.rsplit_once(':')?;
+    if host.contains(':') {
+        return None;
+    }
+    Some((host.to_string(), port.parse().ok()?))
+}
+
+/// The sockets the running daemon holds, each with its probe; falls back to
+/// the configured listeners when /proc could not be read.
+fn running_tcp(d: &DaemonEvidence, eff: &Effective) -> Vec<TcpListener> {
+    if d.tcp_listeners.is_empty() && !d.errors.is_empty() {
+        return configured_tcp(eff, None);
+    }
+    d.tcp_listeners
+        .iter()
+        .map(|l| TcpListener {
+            addr: l.addr.clone(),
+            port: l.port,
+            evidence: Evidence::new(
+                Source::Socket,
+                format!("/proc/{}/net/tcp", d.pid),
+                format!("dockerd listens on {}", fmt_addr(&l.addr, l.port)),
+            ),
+            probe: d.probes.iter().find(|p| &p.listen == l).cloned(),
+        })
+        .collect()
+}
+
+/// `addr:port`, with brackets for IPv6.
+pub fn fmt_addr(addr: &str, port: u16) -> String {
+    if addr.contains(':') {
+        format!("[{addr}]:{port}")
+    } else {
+        format!("{addr}:{port}")
+    }
+}
+
+fn live_facts(d: &DaemonEvidence) -> LiveFacts {
+    let api = &d.api;
+    let mut f = LiveFacts {
+        api_error: api.error.clone(),
+        ..LiveFacts::default()
+    };
+    let ev = |path: &str, detail: String| Evidence::new(Source::Api, path, detail);
+    if let Some(v) = api.version.as_ref().and_then(|c| c.body.as_ref()) {
+        f.version = v
+            .get("Version")
+            .and_then(|x| x.as_str())
+            .map(str::to_string);
+    }
+    match api.info.as_ref() {
+        Some(call) => match call.body.as_ref() {
+            Some(i) => {
+                let s = |k: &str| i.get(k).and_then(|x| x.as_str()).map(str::to_string);
+                let b = |k: &str| i.get(k).and_then(|x| x.as_bool());
+                if let Some(d) = s("LoggingDriver") {
+                    f.logging_driver =
+                        Some((d.clone(), ev("GET /info", format!("LoggingDriver: {d}"))));
+                }
+                if let Some(x) = b("LiveRestoreEnabled") {
+                    f.live_restore = Some((x, ev("GET /info", format!("LiveRestoreEnabled: {x}"))));
+                }
+                if let Some(x) = b("ExperimentalBuild") {
+                    f.experimental = Some((x, ev("GET /info", format!("ExperimentalBuild: {x}"))));
+                }
+                if let Some(a) = i.get("SecurityOptions").and_then(|x| x.as_array()) {
+                    let opts: Vec<String> = a
+                        .iter()
+                        .filter_map(|o| o.as_str().map(str::to_string))
+                        .collect();
+                    let detail = format!("SecurityOptions: {}", opts.join(", "));
+                    f.security_options = Some((opts, ev("GET /info", detail)));
+                }
+                if let Some(a) = i.get("Plugins").and_then(|p| p.get("Authorization")) {
+                    let names: Vec<String> = a
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|o| o.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let detail = format!("Plugins.Authorization: [{}]", names.join(", "));
+                    f.authorization_plugins = Some((names, ev("GET /info", detail)));
+                }
+                if let Some(st) = i
+                    .get("Swarm")
+                    .and_then(|sw| sw.get("LocalNodeState"))
+                    .and_then(|x| x.as_str())
+                {
+                    f.swarm_state = Some((
+                        st.to_string(),
+                        ev("GET /info", format!("Swarm.LocalNodeState: {st}")),
+                    ));
+                }
+                if let Some(w) = i.get("Warnings").and_then(|x| x.as_array()) {
+                    f.warnings = w
+                        .iter()
+                        .filter_map(|o| o.as_str().map(str::to_string))
+                        .collect();
+                }
+            }
+            None => {
+                if f.api_error.is_none() {
+                    f.api_error = Some(format!(
+                        "GET /info: {}",
+                        call.error.as_deref().unwrap_or("no answer")
+                    ));
+                }
+            }
+        },
+        None => {
+            if f.api_error.is_none() {
+                f.api_error = Some("GET /info was not called".into());
+            }
+        }
+    }
+    if let Some(net) = api.bridge_network.as_ref().and_then(|c| c.body.as_ref()) {
+        if let Some(v) = net
+            .get("Options")
+            .and_then(|o| o.get("com.docker.network.bridge.enable_icc"))
+            .and_then(|x| x.as_str())
+        {
+            if let Ok(b) = v.parse::<bool>() {
+                f.icc = Some((
+                    b,
+                    ev(
+                        "GET /networks/bridge",
+                        format!("Options com.docker.network.bridge.enable_icc: {v}"),
+                    ),
+                ));
+            }
+        }
+    }
+    f
+}

@@ -11,6 +11,7 @@
 //! - [`daemon`]: one [`daemon::DaemonModel`] per audited daemon: the running
 //!   view, the next-start view, live facts from the API and probes.
 
+pub mod certs;
 pub mod config;
 pub mod daemon;
 pub mod systemd;

@@ -1,8 +1,149 @@
-//! Text renderer for people.
+//! Text renderer for people: one block per daemon, one line per rule,
+//! evidence and drift indented below. Colour only when asked (a terminal,
+//! `NO_COLOR` unset).
 
-use super::Report;
+use super::{Report, RuleResult};
+use crate::rules::Status;
+use std::fmt::Write;
+
+struct Paint(bool);
+
+impl Paint {
+    fn status(&self, s: Status) -> String {
+        let text = format!("{:<14}", s.as_str().to_uppercase());
+        if !self.0 {
+            return text;
+        }
+        let code = match s {
+            Status::Pass => "32",
+            Status::Fail => "31;1",
+            Status::Error => "35;1",
+            Status::Manual => "36",
+            Status::NotApplicable => "2",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+    fn dim(&self, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[2m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// Strip control characters from untrusted strings (they come from files
+/// and API answers) so they cannot drive the terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .replace('\n', " ")
+}
 
 pub fn render(report: &Report, color: bool) -> String {
-    let _ = color;
-    super::json::render(report)
+    let p = Paint(color);
+    let mut out = String::new();
+    let host = report.host.hostname.as_deref().unwrap_or("?");
+    let _ = writeln!(
+        out,
+        "{} {} on {} ({})",
+        p.bold("dockhard"),
+        report.tool.version,
+        clean(host),
+        match report.host.mode.as_str() {
+            "live" => "running daemons".to_string(),
+            "on_disk" => "configuration on disk".to_string(),
+            _ => format!(
+                "offline root {}",
+                report.host.root.as_deref().unwrap_or("?")
+            ),
+        }
+    );
+    for n in &report.host.notes {
+        let _ = writeln!(out, "  note: {}", clean(n));
+    }
+    for d in &report.daemons {
+        out.push('\n');
+        let what = match d.pid {
+            Some(pid) => format!("dockerd pid {pid}"),
+            None => "dockerd (next start)".to_string(),
+        };
+        let mut facts = Vec::new();
+        if let Some(v) = &d.version {
+            facts.push(format!("version {}", clean(v)));
+        }
+        if let Some(e) = &d.endpoint {
+            facts.push(clean(e));
+        }
+        if d.rootless {
+            facts.push("rootless".into());
+        }
+        if let Some(c) = &d.config_file {
+            facts.push(format!("config {}", clean(c)));
+        }
+        let _ = writeln!(out, "{}  {}", p.bold(&what), p.dim(&facts.join(", ")));
+        for n in &d.notes {
+            let _ = writeln!(out, "  note: {}", clean(n));
+        }
+        let w = d.results.iter().map(|r| r.rule.len()).max().unwrap_or(0);
+        for r in &d.results {
+            result(&mut out, &p, r, w);
+        }
+    }
+    let s = &report.summary;
+    let count = |k: &str| s.by_status.get(k).copied().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "\n{} pass, {} fail, {} error, {} manual, {} not applicable",
+        count("pass"),
+        count("fail"),
+        count("error"),
+        count("manual"),
+        count("not_applicable")
+    );
+    out
+}
+
+fn result(out: &mut String, p: &Paint, r: &RuleResult, w: usize) {
+    let _ = writeln!(
+        out,
+        "  {} {:<w$}  {:<8}  {}",
+        p.status(r.status),
+        r.rule,
+        r.severity.as_str(),
+        clean(&r.message)
+    );
+    let pad = " ".repeat(18);
+    for e in &r.evidence {
+        let _ = writeln!(
+            out,
+            "{pad}{}",
+            p.dim(&format!(
+                "{} {}: {}",
+                e.source,
+                clean(&e.location),
+                clean(&e.detail)
+            ))
+        );
+    }
+    for x in &r.warnings {
+        let _ = writeln!(out, "{pad}warning: {}", clean(x));
+    }
+    if let Some(d) = &r.drift {
+        let _ = writeln!(out, "{pad}drift: {}", clean(d));
+    }
 }

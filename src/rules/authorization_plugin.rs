@@ -1,19 +1,73 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use super::{Ctx, Outcome, Rule, RuleMeta, Severity, config};
+use crate::model::daemon::plugin_paths;
+use crate::model::{Evidence, Source};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "daemon.authorization-plugin",
-        title: "TODO",
-        severity: Severity::High,
-        seed_item: None,
-        cis: &[],
-        rationale: "TODO",
-        decided: "TODO",
-        remediation: "TODO",
+        title: "Use an authorization plugin for the Engine API",
+        severity: Severity::Medium,
+        seed_item: Some(5),
+        cis: &["2.12"],
+        rationale: "Docker's own access model is all or nothing: whoever reaches the daemon can run \
+any command as root on the host. An authorization plugin decides request by request.",
+        decided: "Live: `Plugins.Authorization` of `GET /info`. Otherwise the effective \
+`authorization-plugins` (`--authorization-plugin`, repeatable). Pass when at least one is \
+configured. A plugin that cannot be found (no socket or spec under /run/docker/plugins, \
+/etc/docker/plugins, /usr/lib/docker/plugins) is a warning: dockerd refuses to start without it.",
+        remediation: "Install an authorization plugin (for example opa-docker-authz), then set \
+`\"authorization-plugins\": [\"NAME\"]` in /etc/docker/daemon.json (reloadable with SIGHUP) or \
+`--authorization-plugin=NAME`, never both.",
     },
     check,
 };
 
-fn check(_cx: &Ctx<'_>) -> Outcome {
-    Outcome::error("not implemented")
+fn check(cx: &Ctx<'_>) -> Outcome {
+    let (names, evidence): (Vec<String>, Vec<Evidence>) = match cx
+        .view
+        .live
+        .as_ref()
+        .and_then(|l| l.authorization_plugins.as_ref())
+    {
+        Some((names, e)) => (names.clone(), vec![e.clone()]),
+        None => match config(cx) {
+            Err(o) => return o,
+            Ok(cfg) => {
+                let l = cfg.list("authorization-plugins");
+                if l.is_empty() {
+                    let e = Evidence::new(Source::Default, "default", "no authorization plugin");
+                    return Outcome::fail("no authorization plugin is configured").with(e);
+                }
+                l.into_iter().unzip()
+            }
+        },
+    };
+    if names.is_empty() {
+        return Outcome::fail("no authorization plugin is configured").with_all(evidence);
+    }
+    let mut out =
+        Outcome::pass(format!("authorization plugin(s): {}", names.join(", "))).with_all(evidence);
+    for n in &names {
+        let paths = plugin_paths(n);
+        if paths.is_empty() {
+            continue; // a managed plugin: lives in the data root
+        }
+        match paths
+            .iter()
+            .find(|p| cx.snap.file(p).is_some_and(|f| f.meta.is_some()))
+        {
+            Some(p) => out.evidence.push(Evidence::new(
+                Source::File,
+                p.clone(),
+                format!("plugin `{n}` found"),
+            )),
+            None if paths.iter().all(|p| cx.snap.file(p).is_some()) => {
+                out.warnings.push(format!(
+                    "plugin `{n}` was not found in /run/docker/plugins, /etc/docker/plugins or /usr/lib/docker/plugins: dockerd will not start with it"
+                ));
+            }
+            None => {}
+        }
+    }
+    out
 }

@@ -1,19 +1,79 @@
 use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use crate::model::ProblemLevel;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "daemon.config-valid",
-        title: "TODO",
+        title: "dockerd would start with the configuration on disk",
         severity: Severity::High,
         seed_item: None,
         cis: &[],
-        rationale: "TODO",
-        decided: "TODO",
-        remediation: "TODO",
+        rationale: "A configuration dockerd refuses takes the whole engine down at the next restart \
+or reboot: a flag also set in daemon.json, a wrong type, an unknown key, an unparsable flag \
+value, a missing EnvironmentFile or authorization plugin.",
+        decided: "The next start's command line (ExecStart of docker.service after drop-ins and \
+EnvironmentFile expansion, or the running command line when dockerd is not run by systemd) \
+and the daemon.json it would read are checked with dockerd's own rules: strict JSON, known \
+keys and their types, no option set both as a flag and in the file, flag values that parse. \
+Fail on any start failure; warnings (duplicate keys) pass with a warning.",
+        remediation: "Fix each problem at the file and line named. Keep every option in one place: \
+either daemon.json or the command line, never both.",
     },
     check,
 };
 
-fn check(_cx: &Ctx<'_>) -> Outcome {
-    Outcome::error("not implemented")
+fn check(cx: &Ctx<'_>) -> Outcome {
+    let next = &cx.daemon.next_start;
+    let cfg = match &next.config {
+        Ok(c) => c,
+        Err(e) => return Outcome::error(format!("the next start cannot be modelled: {e}")),
+    };
+    let mut problems = cfg.problems.clone();
+    if let Some(s) = &cx.daemon.service {
+        problems.extend(s.problems.iter().cloned());
+    }
+    for (name, e) in cfg.list("authorization-plugins") {
+        let paths = crate::model::daemon::plugin_paths(&name);
+        let all_seen = paths
+            .iter()
+            .all(|p| cx.snap.file(p).is_some_and(|f| f.missing));
+        if !paths.is_empty() && all_seen {
+            problems.push(crate::model::Problem {
+                level: ProblemLevel::Fatal,
+                message: format!(
+                    "authorization plugin `{name}` not found (no socket or spec in /run/docker/plugins, /etc/docker/plugins, /usr/lib/docker/plugins)"
+                ),
+                evidence: e,
+            });
+        }
+    }
+    let fatal: Vec<_> = problems
+        .iter()
+        .filter(|p| p.level == ProblemLevel::Fatal)
+        .collect();
+    let warnings: Vec<String> = problems
+        .iter()
+        .filter(|p| p.level == ProblemLevel::Warning)
+        .map(|p| format!("{}: {}", p.evidence.location, p.message))
+        .collect();
+    if let crate::model::config::FileState::Unreadable(why) = &cfg.file_state {
+        return Outcome::error(format!("{}: {why}", cfg.config_path.path))
+            .with(cfg.config_path.evidence.clone());
+    }
+    if fatal.is_empty() {
+        return Outcome::pass(format!(
+            "the configuration on disk is valid ({})",
+            cfg.config_path.path
+        ))
+        .with(cfg.config_path.evidence.clone())
+        .with_warnings(warnings);
+    }
+    let msg = fatal
+        .iter()
+        .map(|p| p.message.clone())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Outcome::fail(format!("dockerd would not start: {msg}"))
+        .with_all(fatal.iter().map(|p| p.evidence.clone()))
+        .with_warnings(warnings)
 }

@@ -1,19 +1,31 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use super::{Ctx, Outcome, Rule, RuleMeta, Severity, live_or_config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "daemon.experimental",
-        title: "TODO",
-        severity: Severity::High,
-        seed_item: None,
-        cis: &[],
-        rationale: "TODO",
-        decided: "TODO",
-        remediation: "TODO",
+        title: "Do not enable experimental features",
+        severity: Severity::Medium,
+        seed_item: Some(9),
+        cis: &["2.18"],
+        rationale: "Experimental features are not fully tested and their API is not stable: not for \
+production.",
+        decided: "Live: `ExperimentalBuild` of `GET /info`. Otherwise the effective `experimental` \
+from the command line and daemon.json (default false). Pass when it is false.",
+        remediation: "Remove `--experimental` and `\"experimental\": true` (or set it to false) and \
+restart dockerd.",
     },
     check,
 };
 
-fn check(_cx: &Ctx<'_>) -> Outcome {
-    Outcome::error("not implemented")
+fn check(cx: &Ctx<'_>) -> Outcome {
+    let live = cx.view.live.as_ref().and_then(|l| l.experimental.as_ref());
+    match live_or_config(cx, live, |c| c.bool("experimental")) {
+        Err(o) => o,
+        Ok((false, e, w)) => Outcome::pass("experimental features are off")
+            .with(e)
+            .with_warnings(w),
+        Ok((true, e, w)) => Outcome::fail("experimental features are enabled")
+            .with(e)
+            .with_warnings(w),
+    }
 }

@@ -1,19 +1,33 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use super::{Ctx, Outcome, Rule, RuleMeta, Severity, live_or_config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "daemon.icc",
-        title: "TODO",
+        title: "Restrict network traffic between containers on the default bridge",
         severity: Severity::High,
-        seed_item: None,
-        cis: &[],
-        rationale: "TODO",
-        decided: "TODO",
-        remediation: "TODO",
+        seed_item: Some(1),
+        cis: &["2.2"],
+        rationale: "By default every container on the default bridge can reach every other one and see \
+the traffic on the host's container network, so data leaks between containers.",
+        decided: "Live: the `com.docker.network.bridge.enable_icc` option of the `bridge` network \
+(`GET /networks/bridge`). Otherwise the effective `icc` from the command line and daemon.json \
+(Go booleans: `--icc=0` and `--icc=false` both disable it). Pass when it is false.",
+        remediation: "Set `\"icc\": false` in /etc/docker/daemon.json (or `--icc=false` where the other \
+flags live, never both) and restart dockerd. `--icc=false` needs `--iptables` left on. Containers \
+that must talk use a user-defined network or explicit links.",
     },
     check,
 };
 
-fn check(_cx: &Ctx<'_>) -> Outcome {
-    Outcome::error("not implemented")
+fn check(cx: &Ctx<'_>) -> Outcome {
+    let live = cx.view.live.as_ref().and_then(|l| l.icc.as_ref());
+    match live_or_config(cx, live, |c| c.bool("icc")) {
+        Err(o) => o,
+        Ok((false, e, w)) => Outcome::pass("inter-container communication is disabled (icc=false)")
+            .with(e)
+            .with_warnings(w),
+        Ok((true, e, w)) => Outcome::fail("inter-container communication is enabled (icc=true)")
+            .with(e)
+            .with_warnings(w),
+    }
 }

@@ -1,19 +1,43 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use super::{Ctx, Outcome, Rule, RuleMeta, Severity, live_or_config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "daemon.live-restore",
-        title: "TODO",
-        severity: Severity::High,
-        seed_item: None,
-        cis: &[],
-        rationale: "TODO",
-        decided: "TODO",
-        remediation: "TODO",
+        title: "Enable live restore",
+        severity: Severity::Medium,
+        seed_item: Some(7),
+        cis: &["2.15"],
+        rationale: "With live restore, containers keep running while dockerd is stopped, upgraded or \
+patched, so security updates of the engine do not need downtime.",
+        decided: "`not_applicable` when the node is in swarm mode (`Swarm.LocalNodeState` of \
+`GET /info`; live restore is incompatible with swarm). Live: `LiveRestoreEnabled` of `GET /info`. \
+Otherwise the effective `live-restore` (default false). Pass when it is true. It is reloadable: a \
+SIGHUP applies a change in daemon.json.",
+        remediation: "Set `\"live-restore\": true` in /etc/docker/daemon.json and reload dockerd \
+(`kill -HUP $(pidof dockerd)` or `systemctl reload docker`); not in swarm mode.",
     },
     check,
 };
 
-fn check(_cx: &Ctx<'_>) -> Outcome {
-    Outcome::error("not implemented")
+fn check(cx: &Ctx<'_>) -> Outcome {
+    let live = cx.view.live.as_ref();
+    if let Some((state, e)) = live.and_then(|l| l.swarm_state.as_ref()) {
+        if state != "inactive" && !state.is_empty() {
+            return Outcome::not_applicable(format!(
+                "the node is in swarm mode ({state}); live restore is incompatible with swarm"
+            ))
+            .with(e.clone());
+        }
+    }
+    match live_or_config(cx, live.and_then(|l| l.live_restore.as_ref()), |c| {
+        c.bool("live-restore")
+    }) {
+        Err(o) => o,
+        Ok((true, e, w)) => Outcome::pass("live restore is enabled")
+            .with(e)
+            .with_warnings(w),
+        Ok((false, e, w)) => Outcome::fail("live restore is disabled")
+            .with(e)
+            .with_warnings(w),
+    }
 }

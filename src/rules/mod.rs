@@ -197,8 +197,64 @@ impl Outcome {
         self.evidence.extend(e);
         self
     }
+    pub fn with_warnings(mut self, w: impl IntoIterator<Item = String>) -> Self {
+        self.warnings.extend(w);
+        self
+    }
     pub fn warn(mut self, w: impl Into<String>) -> Self {
         self.warnings.push(w.into());
         self
     }
+}
+
+/// The configuration under judgement, or an `error` outcome saying why
+/// there is none.
+pub(crate) fn config<'a>(cx: &'a Ctx<'_>) -> Result<&'a crate::model::config::Effective, Outcome> {
+    cx.view
+        .config
+        .as_ref()
+        .map_err(|e| Outcome::error(format!("the configuration could not be determined: {e}")))
+}
+
+/// Is this the running daemon's view?
+pub(crate) fn is_running(cx: &Ctx<'_>) -> bool {
+    cx.view.kind == crate::model::daemon::ViewKind::Running
+}
+
+/// A value judged from the daemon's own report when there is one, else
+/// from the configuration. A value read from a daemon.json that changed
+/// after the daemon started, with no live value to confirm it, is not
+/// evidence of what runs: that is an `error`.
+pub(crate) fn live_or_config<T: Clone>(
+    cx: &Ctx<'_>,
+    live: Option<&(T, Evidence)>,
+    from_config: impl FnOnce(&crate::model::config::Effective) -> (T, Evidence),
+) -> Result<(T, Evidence, Vec<String>), Outcome> {
+    if let Some((v, e)) = live {
+        return Ok((v.clone(), e.clone(), Vec::new()));
+    }
+    let cfg = config(cx)?;
+    let (v, e) = from_config(cfg);
+    let mut warnings = Vec::new();
+    if is_running(cx) {
+        let why = cx
+            .view
+            .live
+            .as_ref()
+            .and_then(|l| l.api_error.clone())
+            .unwrap_or_else(|| "the daemon does not report this value".into());
+        if e.source == crate::model::Source::DaemonJson
+            && cx.daemon.config_modified_after_start.is_some()
+        {
+            return Err(Outcome::error(format!(
+                "{} changed after the daemon started and the live value is unknown ({why})",
+                e.location
+            ))
+            .with(e));
+        }
+        if cx.view.live.as_ref().is_some_and(|l| l.api_error.is_some()) {
+            warnings.push(format!("judged from the configuration: {why}"));
+        }
+    }
+    Ok((v, e, warnings))
 }

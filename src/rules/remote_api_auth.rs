@@ -1,19 +1,131 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use super::{Ctx, Outcome, Rule, RuleMeta, Severity, config, is_running};
+use crate::model::daemon::fmt_addr;
+use crate::model::{Evidence, Source};
+use crate::snapshot::{ProbeEvidence, ProbeOutcome};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "daemon.remote-api-auth",
-        title: "TODO",
-        severity: Severity::High,
-        seed_item: None,
-        cis: &[],
-        rationale: "TODO",
-        decided: "TODO",
-        remediation: "TODO",
+        title: "No unauthenticated remote access to the Engine API",
+        severity: Severity::Critical,
+        seed_item: Some(2),
+        cis: &["2.7"],
+        rationale: "dockerd runs as root: anyone who can reach an unauthenticated TCP listener \
+controls the host (`docker -H tcp://host:2375 run --privileged -v /:/host ...`).",
+        decided: "Every TCP listener the daemon holds (its sockets in /proc, including those \
+passed by socket activation) is probed as an attacker would: plain HTTP `GET /_ping`, then TLS \
+without a client certificate. An answer is proof of exposure. Where a probe cannot decide, \
+or for the next start, the configuration decides: TLS on and client certificates required \
+(`--tlsverify`, not `--tlsverify=false`). Pass when no listener accepts a client without a \
+verified certificate.",
+        remediation: "Remove TCP listeners (`-H tcp://...`, `hosts`, TCP `ListenStream=` of \
+docker.socket), or require client certificates: `\"tlsverify\": true` with `tlscacert`, \
+`tlscert`, `tlskey` (see `dockhard tls init`). Use `ssh://` from the client instead of TCP.",
     },
     check,
 };
 
-fn check(_cx: &Ctx<'_>) -> Outcome {
-    Outcome::error("not implemented")
+fn check(cx: &Ctx<'_>) -> Outcome {
+    if cx.view.tcp.is_empty() {
+        return Outcome::pass("the daemon has no TCP listener");
+    }
+    let tls = match config(cx) {
+        Ok(c) => Some(c.tls()),
+        Err(_) => None,
+    };
+    let mut exposed = Vec::new();
+    let mut undecided = Vec::new();
+    let mut evidence = Vec::new();
+    for l in &cx.view.tcp {
+        let addr = fmt_addr(&l.addr, l.port);
+        evidence.push(l.evidence.clone());
+        match l.probe.as_ref().map(probe_verdict) {
+            Some(Verdict::Exposed(e)) => {
+                evidence.push(e);
+                exposed.push(addr);
+                continue;
+            }
+            Some(Verdict::Refused(e)) => {
+                evidence.push(e);
+                continue;
+            }
+            Some(Verdict::Undecided(e)) => evidence.push(e),
+            None => {}
+        }
+        match &tls {
+            Some(t) if t.enabled && t.verify_clients => {
+                evidence.extend(t.evidence.iter().cloned());
+            }
+            Some(t) => {
+                evidence.extend(t.evidence.iter().cloned());
+                exposed.push(addr);
+            }
+            None => undecided.push(addr),
+        }
+    }
+    if !exposed.is_empty() {
+        let how = if is_running(cx) {
+            "accepts"
+        } else {
+            "would accept"
+        };
+        return Outcome::fail(format!(
+            "{} {how} clients without a verified certificate",
+            exposed.join(", ")
+        ))
+        .with_all(evidence);
+    }
+    if !undecided.is_empty() {
+        return Outcome::error(format!(
+            "cannot tell whether {} requires client certificates: the configuration is unknown",
+            undecided.join(", ")
+        ))
+        .with_all(evidence);
+    }
+    Outcome::pass("every TCP listener requires a verified client certificate").with_all(evidence)
+}
+
+enum Verdict {
+    Exposed(Evidence),
+    Refused(Evidence),
+    Undecided(Evidence),
+}
+
+fn probe_verdict(p: &ProbeEvidence) -> Verdict {
+    let loc = fmt_addr(&p.target.addr, p.target.port);
+    let ev = |what: &str, detail: &str| {
+        Evidence::new(Source::Probe, loc.clone(), format!("{what}: {detail}"))
+    };
+    match (&p.plain_http, &p.tls_no_client_cert) {
+        (ProbeOutcome::Answered { status, detail }, _) => Verdict::Exposed(ev(
+            "plain HTTP GET /_ping answered",
+            &format!("HTTP {status} {detail}"),
+        )),
+        (_, ProbeOutcome::Answered { status, detail }) => Verdict::Exposed(ev(
+            "TLS without a client certificate, GET /_ping answered",
+            &format!("HTTP {status} {detail}"),
+        )),
+        (_, ProbeOutcome::Refused { detail }) => {
+            Verdict::Refused(ev("TLS without a client certificate refused", detail))
+        }
+        (ProbeOutcome::Refused { detail }, ProbeOutcome::Failed { detail: d2 }) => {
+            Verdict::Undecided(ev(
+                "plain HTTP refused, TLS probe failed",
+                &format!("{detail}; {d2}"),
+            ))
+        }
+        (a, b) => Verdict::Undecided(ev(
+            "probe could not decide",
+            &format!("{}; {}", describe(a), describe(b)),
+        )),
+    }
+}
+
+fn describe(o: &ProbeOutcome) -> String {
+    match o {
+        ProbeOutcome::Answered { status, detail } => format!("answered HTTP {status} {detail}"),
+        ProbeOutcome::Refused { detail } => format!("refused: {detail}"),
+        ProbeOutcome::Failed { detail } => format!("failed: {detail}"),
+        ProbeOutcome::Skipped => "skipped".into(),
+    }
 }

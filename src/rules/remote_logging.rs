@@ -1,19 +1,46 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use super::{Ctx, Outcome, Rule, RuleMeta, Severity, live_or_config};
+
+/// Drivers that keep logs only on the host (or nowhere).
+const LOCAL_DRIVERS: &[&str] = &["json-file", "local", "none"];
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "daemon.remote-logging",
-        title: "TODO",
-        severity: Severity::High,
-        seed_item: None,
-        cis: &[],
-        rationale: "TODO",
-        decided: "TODO",
-        remediation: "TODO",
+        title: "Send container logs to a central, remote log service",
+        severity: Severity::Medium,
+        seed_item: Some(6),
+        cis: &["2.13"],
+        rationale: "Logs kept only on the host are lost with it; a remote log service keeps them \
+safe after a compromise or a catastrophic failure.",
+        decided: "Live: `LoggingDriver` of `GET /info`. Otherwise the effective `log-driver` \
+(default json-file). Pass when it is not `json-file`, `local` or `none`.",
+        remediation: "Set `\"log-driver\": \"syslog\"` (or journald, fluentd, gelf, ...) with a reachable \
+`syslog-address` in `log-opts`, remove json-file-only options (`max-size`, `max-file`, `compress`: \
+dockerd refuses to start with them), and restart dockerd. Without /dev/log or a reachable \
+syslog-address every new container fails to start.",
     },
     check,
 };
 
-fn check(_cx: &Ctx<'_>) -> Outcome {
-    Outcome::error("not implemented")
+fn check(cx: &Ctx<'_>) -> Outcome {
+    let live = cx
+        .view
+        .live
+        .as_ref()
+        .and_then(|l| l.logging_driver.as_ref());
+    let res = live_or_config(cx, live, |c| {
+        let (v, e) = c.string("log-driver");
+        (v.unwrap_or_else(|| "json-file".into()), e)
+    });
+    match res {
+        Err(o) => o,
+        Ok((d, e, w)) if LOCAL_DRIVERS.contains(&d.as_str()) => {
+            Outcome::fail(format!("the log driver `{d}` keeps logs on this host only"))
+                .with(e)
+                .with_warnings(w)
+        }
+        Ok((d, e, w)) => Outcome::pass(format!("the log driver `{d}` sends logs off the host"))
+            .with(e)
+            .with_warnings(w),
+    }
 }

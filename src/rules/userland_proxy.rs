@@ -1,19 +1,30 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use super::{Ctx, Outcome, Rule, RuleMeta, Severity, live_or_config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "daemon.userland-proxy",
-        title: "TODO",
-        severity: Severity::High,
-        seed_item: None,
-        cis: &[],
-        rationale: "TODO",
-        decided: "TODO",
-        remediation: "TODO",
+        title: "Disable the userland proxy",
+        severity: Severity::Medium,
+        seed_item: Some(3),
+        cis: &["2.16"],
+        rationale: "The userland proxy (docker-proxy) is an extra process per published port and an \
+extra attack surface; hairpin NAT does the same job in the kernel with its own filtering.",
+        decided: "The API does not report it: the effective `userland-proxy` from the running \
+command line and daemon.json (default true). Pass when it is false.",
+        remediation: "Set `\"userland-proxy\": false` in /etc/docker/daemon.json (or \
+`--userland-proxy=false`, never both) and restart dockerd.",
     },
     check,
 };
 
-fn check(_cx: &Ctx<'_>) -> Outcome {
-    Outcome::error("not implemented")
+fn check(cx: &Ctx<'_>) -> Outcome {
+    match live_or_config(cx, None, |c| c.bool("userland-proxy")) {
+        Err(o) => o,
+        Ok((false, e, w)) => Outcome::pass("the userland proxy is disabled (userland-proxy=false)")
+            .with(e)
+            .with_warnings(w),
+        Ok((true, e, w)) => Outcome::fail("the userland proxy is enabled (userland-proxy=true)")
+            .with(e)
+            .with_warnings(w),
+    }
 }

@@ -1,19 +1,55 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use super::{Ctx, Outcome, Rule, RuleMeta, Severity, config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
         id: "daemon.userns-remap",
-        title: "TODO",
+        title: "Remap container users to unprivileged host ids (user namespaces)",
         severity: Severity::High,
-        seed_item: None,
-        cis: &[],
-        rationale: "TODO",
-        decided: "TODO",
-        remediation: "TODO",
+        seed_item: Some(4),
+        cis: &["2.9"],
+        rationale: "Without user namespaces, root in a container is root on the host: a container \
+escape gives full control of the host.",
+        decided: "Live: `name=userns` or `name=rootless` in `SecurityOptions` of `GET /info`. \
+Otherwise the effective `userns-remap` (set and not empty), or a rootless daemon (uid, \
+rootlesskit parent, ROOTLESSKIT_STATE_DIR). Pass when containers run in a user namespace.",
+        remediation: "Set `\"userns-remap\": \"default\"` in /etc/docker/daemon.json (dockerd creates the \
+`dockremap` user and its /etc/subuid and /etc/subgid ranges) and restart dockerd. Images and \
+containers created before are not visible afterwards, and `--privileged`, `--net=host` and \
+`--pid=host` containers are refused. Or run Docker rootless.",
     },
     check,
 };
 
-fn check(_cx: &Ctx<'_>) -> Outcome {
-    Outcome::error("not implemented")
+fn check(cx: &Ctx<'_>) -> Outcome {
+    if let Some((opts, e)) = cx
+        .view
+        .live
+        .as_ref()
+        .and_then(|l| l.security_options.as_ref())
+    {
+        let has = |n: &str| {
+            opts.iter()
+                .any(|o| o == n || o.starts_with(&format!("{n},")))
+        };
+        return if has("name=userns") {
+            Outcome::pass("user namespace remapping is active").with(e.clone())
+        } else if has("name=rootless") {
+            Outcome::pass("the daemon runs rootless").with(e.clone())
+        } else {
+            Outcome::fail("containers run without user namespace remapping").with(e.clone())
+        };
+    }
+    if cx.daemon.rootless {
+        return Outcome::pass("the daemon runs rootless")
+            .with_all(cx.daemon.rootless_evidence.iter().cloned());
+    }
+    let cfg = match config(cx) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    let (v, e) = cfg.string("userns-remap");
+    match v.filter(|s| !s.is_empty()) {
+        Some(u) => Outcome::pass(format!("user namespace remapping to `{u}`")).with(e),
+        None => Outcome::fail("userns-remap is not set").with(e),
+    }
 }
