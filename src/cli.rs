@@ -183,9 +183,24 @@ fn gather(t: &TargetArgs) -> Result<Snapshot, String> {
     .map_err(|e| e.to_string())
 }
 
+/// Largest snapshot `check --snapshot` reads.
+const MAX_SNAPSHOT_BYTES: u64 = 512 << 20;
+
 /// Read a snapshot written by `dockhard collect`.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    f.take(MAX_SNAPSHOT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_SNAPSHOT_BYTES {
+        return Err(format!(
+            "{}: larger than {} MiB, not a dockhard snapshot",
+            path.display(),
+            MAX_SNAPSHOT_BYTES >> 20
+        ));
+    }
     let snap: Snapshot = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{}: not a dockhard snapshot: {e}", path.display()))?;
     if snap.schema != SNAPSHOT_SCHEMA {
@@ -336,4 +351,77 @@ pub fn explain(r: &rules::Rule) -> String {
         dec = m.decided,
         rem = m.remediation,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{DaemonReport, HostInfo, RuleResult, Summary, ToolInfo};
+
+    fn report(results: &[(Status, Severity)]) -> Report {
+        let results = results
+            .iter()
+            .map(|(status, severity)| RuleResult {
+                rule: "daemon.x".into(),
+                status: *status,
+                severity: *severity,
+                title: String::new(),
+                seed_item: None,
+                cis: vec![],
+                message: String::new(),
+                evidence: vec![],
+                drift: None,
+                warnings: vec![],
+                remediation: String::new(),
+            })
+            .collect();
+        let daemons = vec![DaemonReport {
+            pid: None,
+            version: None,
+            endpoint: None,
+            rootless: false,
+            audited: "running".into(),
+            config_file: None,
+            notes: vec![],
+            results,
+        }];
+        Report {
+            schema: String::new(),
+            tool: ToolInfo {
+                name: String::new(),
+                version: String::new(),
+            },
+            host: HostInfo {
+                hostname: None,
+                kernel: None,
+                mode: "live".into(),
+                root: None,
+                collected_at: None,
+                notes: vec![],
+            },
+            summary: Summary::of(&daemons),
+            daemons,
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_threshold() {
+        use Severity::*;
+        use Status::*;
+        let r = report(&[(Pass, High), (Fail, Low)]);
+        assert_eq!(exit_code(&r, None), EXIT_FINDINGS);
+        assert_eq!(exit_code(&r, Some(Low)), EXIT_FINDINGS);
+        assert_eq!(exit_code(&r, Some(Medium)), EXIT_OK);
+        let r = report(&[(Pass, High), (Manual, Low), (NotApplicable, High)]);
+        assert_eq!(exit_code(&r, None), EXIT_OK);
+        let r = report(&[(Error, Low), (Fail, Critical)]);
+        assert_eq!(exit_code(&r, Some(High)), EXIT_FINDINGS);
+        assert_eq!(
+            exit_code(&report(&[(Error, Low), (Fail, Low)]), Some(High)),
+            EXIT_ERROR
+        );
+        let mut empty = report(&[]);
+        empty.daemons.clear();
+        assert_eq!(exit_code(&empty, None), EXIT_ERROR);
+    }
 }
