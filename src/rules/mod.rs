@@ -209,11 +209,36 @@ impl Outcome {
 
 /// The configuration under judgement, or an `error` outcome saying why
 /// there is none.
+///
+/// A daemon.json that could not be read is missing evidence. A configuration
+/// dockerd would refuse (next start, reload) has no values to judge: the
+/// verdict is `error`, and `daemon.config-valid` says why it would not start.
 pub(crate) fn config<'a>(cx: &'a Ctx<'_>) -> Result<&'a crate::model::config::Effective, Outcome> {
-    cx.view
-        .config
-        .as_ref()
-        .map_err(|e| Outcome::error(format!("the configuration could not be determined: {e}")))
+    use crate::model::config::FileState;
+    let cfg =
+        cx.view.config.as_ref().map_err(|e| {
+            Outcome::error(format!("the configuration could not be determined: {e}"))
+        })?;
+    if let FileState::Unreadable(why) = &cfg.file_state {
+        return Err(
+            Outcome::error(format!("{} could not be read: {why}", cfg.config_path.path))
+                .with(cfg.config_path.evidence.clone()),
+        );
+    }
+    if !is_running(cx) {
+        if let Some(p) = cfg
+            .problems
+            .iter()
+            .find(|p| p.level == crate::model::ProblemLevel::Fatal)
+        {
+            return Err(Outcome::error(format!(
+                "dockerd would not start with this configuration ({}; see daemon.config-valid)",
+                p.message
+            ))
+            .with(p.evidence.clone()));
+        }
+    }
+    Ok(cfg)
 }
 
 /// Is this the running daemon's view?

@@ -26,13 +26,18 @@ docker.socket), or require client certificates: `\"tlsverify\": true` with `tlsc
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
-    if cx.view.tcp.is_empty() {
-        return Outcome::pass("the daemon has no TCP listener");
+    if is_running(cx) && cx.view.tcp.is_empty() {
+        return Outcome::pass("the daemon holds no TCP listener");
     }
     let tls = match config(cx) {
         Ok(c) => Some(c.tls()),
+        // Live probes still decide for a running daemon.
+        Err(o) if !is_running(cx) => return o,
         Err(_) => None,
     };
+    if cx.view.tcp.is_empty() {
+        return Outcome::pass("the daemon has no TCP listener");
+    }
     let mut exposed = Vec::new();
     let mut undecided = Vec::new();
     let mut evidence = Vec::new();

@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity, config};
+use super::{Ctx, Outcome, Rule, RuleMeta, Severity, config, is_running};
 use crate::model::certs::parse_pem_certs;
 use crate::model::daemon::fmt_addr;
 use crate::model::{Evidence, Source};
@@ -32,13 +32,16 @@ dockerd.",
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
-    if cx.view.tcp.is_empty() {
-        return Outcome::not_applicable("the daemon has no TCP listener");
+    if is_running(cx) && cx.view.tcp.is_empty() {
+        return Outcome::not_applicable("the daemon holds no TCP listener");
     }
     let cfg = match config(cx) {
         Ok(c) => c,
         Err(o) => return o,
     };
+    if cx.view.tcp.is_empty() {
+        return Outcome::not_applicable("the daemon has no TCP listener");
+    }
     let tls = cfg.tls();
     let listeners: Vec<String> = cx
         .view
