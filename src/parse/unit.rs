@@ -84,12 +84,15 @@ fn ends_with_escape(s: &str) -> bool {
     escaped
 }
 
+/// A logical line being joined: text so far, first physical line, segments.
+type Continuation = (String, usize, Vec<(usize, usize)>);
+
 /// Parse a unit file or drop-in.
 pub fn parse_unit(text: &str) -> ParsedUnit {
     let mut out = ParsedUnit::default();
     let mut section: Option<String> = None;
     // (logical line so far, first physical line, segments)
-    let mut cont: Option<(String, usize, Vec<(usize, usize)>)> = None;
+    let mut cont: Option<Continuation> = None;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (idx, raw) in text.split('\n').enumerate() {
         let lineno = idx.saturating_add(1);
@@ -541,8 +544,7 @@ pub fn parse_exec(value: &str) -> ExecParse {
             (false, false, false, false, false, false);
         let mut prefixes = String::new();
         let mut rest = first.0.as_str();
-        loop {
-            let Some(c) = rest.chars().next() else { break };
+        while let Some(c) = rest.chars().next() {
             let ok = match c {
                 '-' if !ignore => {
                     ignore = true;
