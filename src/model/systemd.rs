@@ -194,11 +194,24 @@ fn is_dropin_name(e: &str) -> bool {
     e.len() > ".conf".len() && e.ends_with(".conf") && !e.contains('/')
 }
 
-/// `<dir>/<name>.d` then `<dir>/<type>.d` (systemd 246+ type-wide drop-ins).
+/// The drop-in directories of `name` in `dir`, most specific first:
+/// `<name>.d`, then the dash prefixes (`a-b-c.service` -> `a-b-.service.d`,
+/// `a-.service.d`), then the type-wide `<type>.d` (systemd 246+).
 fn dropin_dirs(dir: &str, name: &str) -> Vec<String> {
     let mut v = vec![format!("{dir}/{name}.d")];
-    if let Some((_, ty)) = name.rsplit_once('.') {
+    if let Some((stem, ty)) = name.rsplit_once('.') {
         if !ty.is_empty() {
+            let mut s = stem;
+            loop {
+                let t = s.strip_suffix('-').unwrap_or(s);
+                match t.rfind('-') {
+                    Some(i) => {
+                        s = t.get(..=i).unwrap_or("");
+                        v.push(format!("{dir}/{s}.{ty}.d"));
+                    }
+                    None => break,
+                }
+            }
             v.push(format!("{dir}/{ty}.d"));
         }
     }
@@ -1725,6 +1738,20 @@ mod tests {
         assert!(w.contains(&Want::File(
             "/lib/systemd/system/docker-custom.socket".into()
         )));
+        assert!(w.contains(&Want::Dir("/etc/systemd/system/docker-.service.d".into())));
+        assert_eq!(
+            dropin_dirs("/d", "a-b-c.service"),
+            [
+                "/d/a-b-c.service.d",
+                "/d/a-b-.service.d",
+                "/d/a-.service.d",
+                "/d/service.d"
+            ]
+        );
+        assert_eq!(
+            dropin_dirs("/d", "docker.socket"),
+            ["/d/docker.socket.d", "/d/socket.d"]
+        );
     }
 
     #[test]
