@@ -258,7 +258,11 @@ fn running_plan(snap: &Snapshot, d: &DaemonEvidence) -> Plan {
     let mut next_env = env.clone();
     let (next, service) = match &d.systemd_unit {
         Some(unit) => {
-            let res = super::systemd::resolve(snap, unit);
+            // A rootless daemon's service is a user unit of its owner.
+            let res = match env.get("HOME").filter(|_| rootless) {
+                Some(home) => super::systemd::resolve_user(snap, unit, home),
+                None => super::systemd::resolve(snap, unit),
+            };
             for (k, (v, _)) in &res.environment {
                 next_env.insert(k.clone(), v.clone());
             }
