@@ -112,8 +112,14 @@ pub fn probe_tls(target: &SocketAddrText, step: Duration) -> ProbeOutcome {
             // exchange() flattens errors to text: a TLS alert or a close
             // right after the handshake is the server refusing us (TLS 1.3
             // servers check the client certificate after the handshake).
-            if e.contains("TLS alert") || e.contains("connection reset") {
-                ProbeOutcome::Refused { detail: e }
+            if let Some(i) = e.find("TLS alert") {
+                ProbeOutcome::Refused {
+                    detail: e.get(i..).unwrap_or(&e).to_string(),
+                }
+            } else if e.contains("connection reset") {
+                ProbeOutcome::Refused {
+                    detail: "connection reset after the TLS handshake".to_string(),
+                }
             } else if e == "connection closed without a response" {
                 ProbeOutcome::Refused {
                     detail: "connection closed after the TLS handshake without an answer"
@@ -272,5 +278,84 @@ mod tests {
             }
         );
         h.join().unwrap();
+    }
+
+    /// A TLS server on loopback (test certificate), optionally requiring a
+    /// client certificate, answering `GET /_ping` with `OK`.
+    fn tls_server(require_client_cert: bool) -> (u16, thread::JoinHandle<Option<String>>) {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::sync::Arc;
+        let cert =
+            CertificateDer::from_pem_slice(include_bytes!("testdata/probe-cert.pem")).unwrap();
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("testdata/probe-key.pem")).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let builder = if require_client_cert {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(cert.clone()).unwrap();
+            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(v)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let config = Arc::new(builder.with_single_cert(vec![cert], key).unwrap());
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let h = thread::spawn(move || {
+            let (s, _) = l.accept().ok()?;
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let conn = rustls::ServerConnection::new(config).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, s);
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.ends_with(b"\r\n\r\n") {
+                match tls.read(&mut buf) {
+                    Ok(0) | Err(_) => return None,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+                .ok()?;
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+            Some(String::from_utf8_lossy(&req).into_owned())
+        });
+        (port, h)
+    }
+
+    #[test]
+    fn tls_without_client_verification_answers() {
+        let (port, h) = tls_server(false);
+        let p = probe_tls(&listen(port), Duration::from_secs(5));
+        assert_eq!(
+            p,
+            ProbeOutcome::Answered {
+                status: 200,
+                detail: "TLS without client certificate GET /_ping: HTTP 200 \"OK\"".into()
+            }
+        );
+        let req = h.join().unwrap().unwrap();
+        assert!(req.starts_with("GET /_ping HTTP/1.1\r\n"), "{req}");
+    }
+
+    #[test]
+    fn tls_requiring_client_cert_refuses() {
+        let (port, h) = tls_server(true);
+        let p = probe_tls(&listen(port), Duration::from_secs(5));
+        assert_eq!(
+            p,
+            ProbeOutcome::Refused {
+                detail: "TLS alert: certificate required".into()
+            }
+        );
+        assert_eq!(h.join().unwrap(), None);
     }
 }
