@@ -1,12 +1,28 @@
 //! Collection: all of dockhard's I/O on the audited host, producing a
 //! [`Snapshot`]. Read-only: it reads files and /proc, calls the Engine API
 //! with GET requests, and probes the TCP listeners dockerd itself holds.
+//!
+//! - [`procfs`]: finding dockerd processes (by executable, never by command
+//!   line), their argv, environment (whitelisted), sockets; host listeners.
+//! - [`files`]: bounded file reads, metadata, directory listings, confined
+//!   to `--root`.
+//! - [`http`]: the blocking HTTP/1.1 client; [`api`]: the Engine API calls;
+//!   [`probe`]: unauthenticated `GET /_ping` probes of TCP listeners.
 
-use crate::snapshot::Snapshot;
-use std::path::PathBuf;
-use std::time::Duration;
+use crate::model::Want;
+use crate::snapshot::{DaemonEvidence, HostEvidence, Mode, ProbeEvidence, ProbeOutcome, Snapshot};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub mod api;
+pub mod files;
 pub mod http;
+pub mod probe;
+pub mod procfs;
+
+use files::Fs;
+use procfs::{Identity, Proc};
 
 /// What to audit.
 #[derive(Debug, Clone)]
@@ -40,8 +56,441 @@ impl std::fmt::Display for CollectError {
 
 impl std::error::Error for CollectError {}
 
+/// Rounds of asking the model what else to read.
+pub const MAX_WANT_ROUNDS: usize = 8;
+/// Most files/dirs read on behalf of the model in one collection.
+pub const MAX_WANTED_ITEMS: usize = 4096;
+
+/// Variables of the collecting process recorded in `host.env`.
+pub const HOST_ENV: &[&str] = &[
+    "HOME",
+    "DOCKER_CERT_PATH",
+    "DOCKER_CONFIG",
+    "DOCKER_TLS_VERIFY",
+    "XDG_CONFIG_HOME",
+    "XDG_RUNTIME_DIR",
+];
+
 /// Gather the evidence.
 pub fn collect(opts: &CollectOptions) -> Result<Snapshot, CollectError> {
-    let _ = opts;
-    todo!()
+    let (unix, text) = now();
+    let mut snap = match &opts.target {
+        Target::Root(dir) => collect_root(dir)?,
+        Target::Auto => collect_live(opts, None)?,
+        Target::Pid(p) => collect_live(opts, Some(*p))?,
+    };
+    snap.collected_unix = Some(unix);
+    snap.collected_at = Some(text);
+    Ok(snap)
+}
+
+fn collect_root(dir: &Path) -> Result<Snapshot, CollectError> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(CollectError(format!(
+                "--root {}: not a directory",
+                dir.display()
+            )));
+        }
+        Err(e) => {
+            return Err(CollectError(format!(
+                "--root {}: {}",
+                dir.display(),
+                files::io_error_text(&e)
+            )));
+        }
+    }
+    let mut snap = Snapshot::new(Mode::Root);
+    snap.root = Some(dir.display().to_string());
+    let fs = Fs::under(dir);
+    snap.host = HostEvidence {
+        hostname: fs
+            .read_bounded("/etc/hostname", 4096)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .filter(|h| !h.is_empty()),
+        ..HostEvidence::default()
+    };
+    read_wanted(&mut snap, &fs);
+    Ok(snap)
+}
+
+fn collect_live(opts: &CollectOptions, only: Option<u32>) -> Result<Snapshot, CollectError> {
+    let proc = Proc::default();
+    let mut notes = Vec::new();
+    let pids = match only {
+        Some(p) => {
+            if !proc.exists(p) {
+                return Err(CollectError(format!("pid {p}: no such process")));
+            }
+            match proc.identify(p) {
+                Identity::Dockerd => {}
+                Identity::DockerdByComm(note) => notes.push(note),
+                Identity::NotDockerd(why) => {
+                    return Err(CollectError(format!("pid {p} is not a dockerd ({why})")));
+                }
+            }
+            vec![p]
+        }
+        None => match proc.find_dockerds() {
+            Ok((pids, n)) => {
+                notes.extend(n);
+                pids
+            }
+            Err(e) => {
+                notes.push(format!(
+                    "cannot scan /proc for dockerd: {}",
+                    files::io_error_text(&e)
+                ));
+                Vec::new()
+            }
+        },
+    };
+    let mode = if pids.is_empty() {
+        Mode::OnDisk
+    } else {
+        Mode::Live
+    };
+    let mut snap = Snapshot::new(mode);
+    snap.notes = notes;
+    let (host, host_errors) = host_evidence(&proc);
+    snap.host = host;
+    snap.notes.extend(host_errors);
+    let env = |k: &str| std::env::var(k).ok();
+    let own_netns = std::fs::read_link("/proc/self/ns/net").ok();
+    for pid in pids {
+        let mut d = proc.daemon(pid, snap.host.boot_time);
+        d.api = daemon_api(opts, &d, &env);
+        let same_netns = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok() == own_netns;
+        d.probes = d
+            .tcp_listeners
+            .iter()
+            .map(|l| {
+                if same_netns {
+                    probe::probe(l, opts.timeout)
+                } else {
+                    not_probed(l)
+                }
+            })
+            .collect();
+        snap.daemons.push(d);
+    }
+    let fs = Fs::host();
+    let sockets: Vec<String> = snap
+        .daemons
+        .iter()
+        .flat_map(|d| d.unix_listeners.iter())
+        .filter(|p| p.starts_with('/'))
+        .cloned()
+        .collect();
+    for s in sockets {
+        if let std::collections::btree_map::Entry::Vacant(v) = snap.files.entry(s) {
+            let ev = fs.read_meta(v.key());
+            v.insert(ev);
+        }
+    }
+    read_wanted(&mut snap, &fs);
+    Ok(snap)
+}
+
+fn not_probed(l: &crate::snapshot::SocketAddrText) -> ProbeEvidence {
+    let detail = "not probed: dockerd runs in another network namespace".to_string();
+    ProbeEvidence {
+        listen: l.clone(),
+        target: probe::probe_target(l),
+        plain_http: ProbeOutcome::Failed {
+            detail: detail.clone(),
+        },
+        tls_no_client_cert: ProbeOutcome::Failed { detail },
+    }
+}
+
+/// The Engine API evidence of one daemon. A unix socket that is not
+/// visible in our mount namespace (rootless) is retried through
+/// `/proc/PID/root`.
+fn daemon_api(
+    opts: &CollectOptions,
+    d: &DaemonEvidence,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> crate::snapshot::ApiEvidence {
+    let ep = match api::choose_endpoint(opts.host.as_deref(), Some(d), env) {
+        Ok(ep) => ep,
+        Err(e) => {
+            return crate::snapshot::ApiEvidence {
+                endpoint: opts.host.clone(),
+                error: Some(e),
+                ..Default::default()
+            };
+        }
+    };
+    let ev = api::gather(&ep, opts.timeout);
+    if opts.host.is_none()
+        && let http::Endpoint::Unix(p) = &ep
+        && ev
+            .error
+            .as_deref()
+            .is_some_and(|e| e.ends_with("socket not found"))
+    {
+        let alt = Path::new("/proc")
+            .join(d.pid.to_string())
+            .join("root")
+            .join(p.strip_prefix("/").unwrap_or(p));
+        let alt_ev = api::gather(&http::Endpoint::Unix(alt), opts.timeout);
+        if alt_ev.error.is_none() {
+            return alt_ev;
+        }
+    }
+    ev
+}
+
+fn host_evidence(proc: &Proc) -> (HostEvidence, Vec<String>) {
+    let read_line = |p: &str| {
+        proc.read(Path::new(p))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let (listeners, errors) = proc.host_listeners();
+    let env: BTreeMap<String, String> = HOST_ENV
+        .iter()
+        .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
+        .collect();
+    let host = HostEvidence {
+        hostname: read_line("/proc/sys/kernel/hostname"),
+        kernel: read_line("/proc/sys/kernel/osrelease"),
+        boot_time: proc.boot_time(),
+        systemd_running: Some(Path::new("/run/systemd/system").is_dir()),
+        listeners,
+        env,
+    };
+    (host, errors)
+}
+
+/// Read what the model wants and the snapshot lacks, up to
+/// [`MAX_WANT_ROUNDS`] rounds and [`MAX_WANTED_ITEMS`] items.
+pub fn read_wanted(snap: &mut Snapshot, fs: &Fs) {
+    let mut done = 0usize;
+    for _ in 0..MAX_WANT_ROUNDS {
+        let mut progressed = false;
+        for want in crate::model::wanted_paths(snap) {
+            if done >= MAX_WANTED_ITEMS {
+                snap.notes.push(format!(
+                    "stopped reading files after {MAX_WANTED_ITEMS} paths"
+                ));
+                return;
+            }
+            match want {
+                Want::File(p) => {
+                    let have = snap
+                        .files
+                        .get(&p)
+                        .is_some_and(|f| f.text.is_some() || f.error.is_some() || f.missing);
+                    if !have {
+                        let ev = fs.read_file(&p);
+                        snap.files.insert(p, ev);
+                        progressed = true;
+                        done += 1;
+                    }
+                }
+                Want::Meta(p) => {
+                    if let std::collections::btree_map::Entry::Vacant(v) = snap.files.entry(p) {
+                        let ev = fs.read_meta(v.key());
+                        v.insert(ev);
+                        progressed = true;
+                        done += 1;
+                    }
+                }
+                Want::Dir(p) => {
+                    if let std::collections::btree_map::Entry::Vacant(v) = snap.dirs.entry(p) {
+                        let ev = fs.read_dir(v.key());
+                        v.insert(ev);
+                        progressed = true;
+                        done += 1;
+                    }
+                }
+            }
+        }
+        if !progressed {
+            return;
+        }
+    }
+}
+
+/// The time now: unix seconds and RFC 3339 UTC text.
+pub fn now() -> (i64, String) {
+    let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    (secs, rfc3339(secs))
+}
+
+/// Format unix seconds as RFC 3339 UTC (`2024-02-29T13:05:09Z`).
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 -> (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z.saturating_add(719_468);
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era.saturating_mul(400);
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_709_211_909), "2024-02-29T13:05:09Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rfc3339_never_panics(s in proptest::prelude::any::<i64>()) {
+            let _ = rfc3339(s);
+        }
+
+        #[test]
+        fn rfc3339_day_roundtrip(days in -1_000_000i64..1_000_000, secs in 0i64..86_400) {
+            let t = rfc3339(days * 86_400 + secs);
+            let (date, time) = t.trim_end_matches('Z').split_once('T').unwrap();
+            let neg = date.starts_with('-');
+            let parts: Vec<i64> = date.trim_start_matches('-').split('-').map(|p| p.parse().unwrap()).collect();
+            let y = if neg { -parts[0] } else { parts[0] };
+            proptest::prop_assert_eq!(days_from_civil(y, parts[1], parts[2]), days);
+            let hms: Vec<i64> = time.split(':').map(|p| p.parse().unwrap()).collect();
+            proptest::prop_assert_eq!(hms[0] * 3600 + hms[1] * 60 + hms[2], secs);
+        }
+    }
+
+    /// Inverse of civil_from_days (Hinnant), for the round-trip test.
+    fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let mp = if m > 2 { m - 3 } else { m + 9 };
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    #[test]
+    fn pid_that_is_not_dockerd_is_an_error() {
+        let opts = CollectOptions {
+            target: Target::Pid(std::process::id()),
+            host: None,
+            timeout: Duration::from_millis(200),
+        };
+        let e = collect(&opts).unwrap_err().0;
+        assert!(
+            e.starts_with(&format!(
+                "pid {} is not a dockerd (executable: ",
+                std::process::id()
+            )),
+            "{e}"
+        );
+        let opts = CollectOptions {
+            target: Target::Pid(u32::MAX - 1),
+            ..opts
+        };
+        assert_eq!(
+            collect(&opts).unwrap_err().0,
+            format!("pid {}: no such process", u32::MAX - 1)
+        );
+    }
+
+    #[test]
+    fn root_mode_has_no_daemons_and_reads_inside() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::fs::write(root.path().join("etc/hostname"), "box1\n").unwrap();
+        let opts = CollectOptions {
+            target: Target::Root(root.path().to_path_buf()),
+            host: None,
+            timeout: Duration::from_millis(200),
+        };
+        let snap = collect(&opts).unwrap();
+        assert_eq!(snap.mode, Mode::Root);
+        assert_eq!(snap.root.as_deref(), root.path().to_str());
+        assert_eq!(snap.host.hostname.as_deref(), Some("box1"));
+        assert!(snap.daemons.is_empty());
+        assert!(snap.host.listeners.is_empty());
+        assert!(
+            snap.collected_at
+                .as_deref()
+                .is_some_and(|t| t.ends_with('Z'))
+        );
+        let missing = CollectOptions {
+            target: Target::Root(root.path().join("nope")),
+            ..opts
+        };
+        assert_eq!(
+            collect(&missing).unwrap_err().0,
+            format!("--root {}: not found", root.path().join("nope").display())
+        );
+    }
+
+    #[test]
+    fn live_with_fake_dockerd_pid() {
+        // A copy of `sleep` named dockerd, listening on nothing.
+        let d = tempfile::tempdir().unwrap();
+        let exe = d.path().join("dockerd");
+        std::fs::copy("/bin/sleep", &exe).unwrap();
+        let mut child = std::process::Command::new(&exe).arg("30").spawn().unwrap();
+        let pid = child.id();
+        procfs::tests::wait_exec(pid, "dockerd");
+        let dir = tempfile::tempdir().unwrap();
+        let opts = CollectOptions {
+            target: Target::Pid(pid),
+            host: Some(format!("unix://{}/none.sock", dir.path().display())),
+            timeout: Duration::from_millis(300),
+        };
+        let snap = collect(&opts);
+        let _ = child.kill();
+        let _ = child.wait();
+        let snap = snap.unwrap();
+        assert_eq!(snap.mode, Mode::Live);
+        assert_eq!(snap.daemons.len(), 1);
+        let dm = &snap.daemons[0];
+        assert_eq!(dm.pid, pid);
+        assert_eq!(dm.argv[1], "30");
+        assert!(
+            dm.api
+                .error
+                .as_deref()
+                .unwrap()
+                .ends_with("socket not found")
+        );
+        assert!(dm.probes.is_empty());
+        assert!(snap.host.kernel.is_some());
+        assert!(snap.host.boot_time.is_some());
+    }
 }
