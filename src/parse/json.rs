@@ -825,7 +825,7 @@ mod tests {
 
     #[test]
     fn columns_count_characters() {
-        let e = parse("[\"é\", x]").err().expect("error");
+        let e = parse("[\"é\", x]").expect_err("error");
         assert_eq!((e.line, e.column), (1, 7));
     }
 
