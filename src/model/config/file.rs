@@ -291,6 +291,33 @@ pub fn parse_file(path: &str, text: &str, invalid_utf8: bool, rules: Rules) -> P
         let from = e.lifted_from.clone().unwrap_or_default();
         let spec = options::by_flag(&key);
         match spec {
+            // Bound to dockerd's daemonOptions, copied into the config
+            // before the file is read: setting the flag has no effect. A
+            // lifted "tlsverify" still counts as set, which turns TLS on.
+            Some(spec) if matches!(spec.flag, "debug" | "tls" | "tlsverify") => {
+                let tlsverify = spec.flag == "tlsverify";
+                out.problems.push(warning(
+                    format!(
+                        "{path}: {} nested inside {} has no effect{}",
+                        json_quote(&key),
+                        json_quote(&from),
+                        if tlsverify {
+                            " except that, being set, it turns TLS on (with client verification)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    e.evidence.clone(),
+                ));
+                if tlsverify {
+                    store(
+                        &mut out.settings,
+                        spec,
+                        vec![Value::Null],
+                        e.evidence.clone(),
+                    );
+                }
+            }
             Some(spec) if spec.kind == Kind::Bool && spec.file_field => {
                 let text = e.node.value.go_format();
                 if let Some(b) = super::argv::parse_bool(&text) {
@@ -566,11 +593,16 @@ fn decode(spec: &OptionSpec, node: &Node, text: &str, _path: &str) -> Result<Vec
             }
         },
         Kind::Bytes => {
-            // MemBytes.UnmarshalJSON: strings.Trim(raw, "\"") -> RAMInBytes
+            // MemBytes.UnmarshalJSON: a quoted string (null and numbers
+            // fail with the raw text quoted), then RAMInBytes.
             let raw = text.get(node.start.offset..node.end).unwrap_or("");
-            let s = raw.trim_matches('"');
-            super::argv::parse_ram_bytes(s)?;
-            Value::Str(s.to_string())
+            match v {
+                JsonValue::String(s) if raw.len() > 2 => {
+                    super::argv::parse_ram_bytes(s)?;
+                    Value::Str(s.clone())
+                }
+                _ => return Err(format!("invalid size: {}", super::argv::go_quote(raw))),
+            }
         }
         Kind::Ip => match v {
             JsonValue::String(s) if s.is_empty() => Value::Str(String::new()),
@@ -639,7 +671,12 @@ mod tests {
                 "{\"log-opts\": {\"max-size\": 10}}",
                 "json: cannot unmarshal number into Go struct field Config.log-opts of type string",
             ),
-            ("{\"default-shm-size\": null}", "invalid size: 'null'"),
+            ("{\"default-shm-size\": null}", "invalid size: \"null\""),
+            (
+                "{\"default-shm-size\": 67108864}",
+                "invalid size: \"67108864\"",
+            ),
+            ("{\"default-shm-size\": \"abc\"}", "invalid size: 'abc'"),
             ("{\"ip\": \"1.2.3\"}", "invalid IP address: 1.2.3"),
             (
                 "[]",
@@ -726,6 +763,15 @@ mod tests {
         assert_eq!(
             f.settings.get("icc").map(|s| &s.value),
             Some(&Value::Bool(false))
+        );
+        // debug / tls are bound to daemonOptions: nested, they do nothing
+        let f = pf("{\"x\": {\"debug\": true, \"tls\": true}}");
+        assert!(!f.settings.contains_key("debug"));
+        assert!(!f.settings.contains_key("tls"));
+        let f = pf("{\"x\": {\"tlsverify\": false}}");
+        assert_eq!(
+            f.settings.get("tlsverify").map(|s| &s.value),
+            Some(&Value::Null)
         );
         let f = pf("{\"x\": {\"nope\": 1}}");
         assert_eq!(

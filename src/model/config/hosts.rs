@@ -33,7 +33,11 @@ pub fn validate_host(val: &str) -> Result<(), String> {
     if host.is_empty() {
         return Ok(());
     }
-    parse_daemon_host(host).map(|_| ())
+    match parse_daemon_host(host) {
+        // a port out of range passes ParseTCPAddr: it fails at listen time
+        Err(e) if e.starts_with("listen tcp") => Ok(()),
+        other => other.map(|_| ()),
+    }
 }
 
 /// `ParseHost(defaultToTLS, defaultToUnixXDG, val)`; `xdg_runtime_dir` is the
@@ -336,6 +340,12 @@ mod tests {
             parse_host(false, true, Some("/run/user/1000"), "unix://"),
             Ok(Host::Unix("/var/run/docker.sock".into()))
         );
+    }
+
+    #[test]
+    fn out_of_range_port_fails_at_listen_not_at_flag_parsing() {
+        assert_eq!(validate_host("127.0.0.1:99999"), Ok(()));
+        assert!(parse_host(false, false, None, "127.0.0.1:99999").is_err());
     }
 
     #[test]

@@ -5,6 +5,15 @@
 //!
 //! Entry points: [`config_file_path`] (which daemon.json the daemon reads) and
 //! [`compute`] (argv + that file -> [`Effective`]).
+//!
+//! Layout: [`options`] (the table of every 20.10 option), [`argv`] (pflag),
+//! [`file`] (daemon.json), [`hosts`] (-H parsing). Facts and how they were
+//! verified: `docs/dockerd-semantics-verified.md`.
+//!
+//! Value representation in [`Setting`]: bool -> `Bool`, string/IP/size ->
+//! `Str`, int -> `Int`, list -> `List`, map -> `Map`; default-ulimits,
+//! runtimes, default-address-pools, features and builder -> `Json` (flags
+//! are converted to the same JSON shape as the file); `null` -> `Null`.
 
 pub mod argv;
 pub mod file;
@@ -436,7 +445,11 @@ impl Effective {
                 }
                 Err(e) => problems.push(Problem {
                     level: ProblemLevel::Fatal,
-                    message: format!("error parsing -H {spec}: {e}"),
+                    message: if e.starts_with("listen tcp") {
+                        format!("failed to load listeners: {e}")
+                    } else {
+                        format!("failed to load listeners: error parsing -H {spec}: {e}")
+                    },
                     evidence,
                 }),
             }
@@ -1026,6 +1039,20 @@ pub fn compute(input: &ConfigInput<'_>) -> Effective {
         context,
     };
     problems.extend(validate(&eff, false));
+    let tls = eff.tls();
+    if tls.enabled && (tls.cert.is_none() || tls.key.is_none()) {
+        let path =
+            |p: &Option<(String, Evidence)>| p.as_ref().map(|x| x.0.clone()).unwrap_or_default();
+        problems.push(Problem {
+            level: ProblemLevel::Fatal,
+            message: format!(
+                "failed to create API server: Could not load X509 key pair (cert: \"{}\", key: \"{}\"): TLS is on but no certificate/key path is set (TLS turned on by daemon.json alone gets no default paths)",
+                path(&tls.cert),
+                path(&tls.key)
+            ),
+            evidence: tls.evidence.first().cloned().unwrap_or_else(|| default_evidence("tls", "")),
+        });
+    }
     let (_, listener_problems) = eff.resolve_listeners();
     problems.extend(listener_problems);
     eff.problems = problems;

@@ -305,7 +305,12 @@ fn start_failures() {
         (
             vec![],
             Some("{\"hosts\": [\"ssh://me@h\"]}"),
-            "error parsing -H ssh://me@h: Invalid bind address format: ssh://me@h",
+            "failed to load listeners: error parsing -H ssh://me@h: Invalid bind address format: ssh://me@h",
+        ),
+        (
+            vec!["-H", "127.0.0.1:99999"],
+            None,
+            "failed to load listeners: listen tcp: address 99999: invalid port",
         ),
         (
             vec!["-H", "ssh://x"],
@@ -571,6 +576,22 @@ fn tls_decisions() {
     assert!(t.ca.is_none());
     let t = c.env("DOCKER_TLS_VERIFY", "1").run().tls();
     assert_eq!(t.ca.map(|c| c.0).as_deref(), Some("/root/.docker/ca.pem"));
+    // TLS from the file alone without paths is a start failure
+    let e = Case::new(&[], Some("{\"m\": {\"tlsverify\": false}}")).run();
+    assert!(e.tls().enabled && e.tls().verify_clients);
+    assert!(
+        fatal_messages(&e)
+            .iter()
+            .any(|m| m.contains("Could not load X509 key pair (cert: \"\", key: \"\")"))
+    );
+    let e = Case::new(&[], Some("{\"m\": {\"tls\": true}}")).run();
+    assert!(!e.tls().enabled);
+    let e = Case::new(
+        &[],
+        Some("{\"tls\": true, \"tlscert\": \"/c\", \"tlskey\": \"/k\"}"),
+    )
+    .run();
+    assert!(!e.has_fatal(), "{:?}", e.problems);
     // DOCKER_TLS_VERIFY alone does not turn TLS on
     assert!(
         !Case::new(&[], None)
