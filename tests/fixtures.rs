@@ -425,8 +425,15 @@ fn config_that_is_a_fifo_is_an_error_not_a_hang() {
 }
 
 #[test]
-fn config_that_is_a_directory_is_an_error() {
-    unreadable_config("config-directory", |p| std::fs::create_dir(p).unwrap());
+fn config_that_is_a_directory_is_a_start_failure() {
+    // dockerd reads it and fails: "read /etc/docker/daemon.json: is a directory".
+    let root = root_from(None, |r| {
+        std::fs::create_dir_all(r.join("etc/docker/daemon.json")).unwrap()
+    });
+    let (code, report) = check_root(root.path());
+    assert_statuses(&report, REFUSED, &[]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("config-directory", condensed(&report, root.path()));
 }
 
 #[test]
@@ -450,5 +457,171 @@ fn config_symlink_to_dev_zero_is_an_error_not_a_hang() {
         assert_eq!(rc, 0, "mknod needs root");
         std::os::unix::fs::symlink("/dev/zero", p).unwrap();
     });
+    assert!(text.contains("character device"), "{text}");
+}
+
+// ---- systemd trees (tests/fixtures/hosts/README.md lists what each shows)
+
+#[test]
+fn debian_unit_with_default_docker_opts() {
+    let text = run("debian", DEFAULTS, &[], 1);
+    assert!(
+        text.contains("next start: `/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock --dns 8.8.8.8 --dns 8.8.4.4`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn rhel_unit_of_the_guide_with_sysconfig_options() {
+    // The guide's RHEL fork flag --signature-verification is unknown to
+    // upstream dockerd 20.10: the next start fails, and says where it came from.
+    let text = run("rhel", REFUSED, &[], 1);
+    assert!(
+        text.contains("unknown flag: --signature-verification"),
+        "{text}"
+    );
+    assert!(text.contains("[env-file] /etc/sysconfig/docker:"), "{text}");
+    assert!(
+        text.contains("--icc=false` (ExecStart of /lib/systemd/system/docker.service"),
+        "{text}"
+    );
+}
+
+#[test]
+fn dropins_replace_execstart() {
+    let text = run(
+        "dropin-override",
+        DEFAULTS,
+        &[
+            ("daemon.icc", "pass"),
+            ("daemon.userland-proxy", "pass"),
+            ("daemon.live-restore", "pass"),
+        ],
+        1,
+    );
+    assert!(
+        text.contains("[unit] /etc/systemd/system/docker.service.d/override.conf:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unit_in_etc_replaces_the_packaged_one() {
+    let text = run(
+        "etc-replaces",
+        DEFAULTS,
+        &[
+            ("daemon.remote-api-auth", "fail"),
+            ("daemon.remote-api-tls", "fail"),
+        ],
+        1,
+    );
+    assert!(
+        text.contains("[unit] /etc/systemd/system/docker.service:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn socket_activation_with_a_tcp_listen_stream() {
+    let text = run(
+        "socket-tcp",
+        DEFAULTS,
+        &[
+            ("daemon.remote-api-auth", "fail"),
+            ("daemon.remote-api-tls", "fail"),
+        ],
+        1,
+    );
+    assert!(text.contains("ListenStream=0.0.0.0:2375"), "{text}");
+}
+
+#[test]
+fn environment_expansion_keeps_braced_variables_as_one_word() {
+    // `${OPTS}` holding "--log-opt max-size=10m" is one word: dockerd reads
+    // it as the unknown flag `--log-opt max-size`.
+    let text = run("env-expansion", REFUSED, &[], 1);
+    assert!(text.contains("unknown flag: --log-opt max-size"), "{text}");
+}
+
+#[test]
+fn missing_non_optional_environment_file_fails_the_start() {
+    let text = run("invalid-missing-envfile", REFUSED, &[], 1);
+    assert!(text.contains("is not optional"), "{text}");
+}
+
+#[test]
+fn two_execstart_lines_fail_the_start() {
+    run("invalid-two-execstart", REFUSED, &[], 1);
+}
+
+#[test]
+fn unterminated_quote_fails_the_start() {
+    let text = run("invalid-unterminated-quote", REFUSED, &[], 1);
+    assert!(text.contains("unbalanced quoting"), "{text}");
+}
+
+#[test]
+fn masked_unit_cannot_start() {
+    let text = run("masked", REFUSED, &[], 1);
+    assert!(text.contains("masked"), "{text}");
+}
+
+/// Every rule that needs the configuration says `error`, and so does
+/// config-valid: the evidence is missing.
+const MISSING: &[(&str, &str)] = &[
+    ("daemon.icc", "error"),
+    ("daemon.remote-api-auth", "error"),
+    ("daemon.userland-proxy", "error"),
+    ("daemon.userns-remap", "error"),
+    ("daemon.authorization-plugin", "error"),
+    ("daemon.remote-logging", "error"),
+    ("daemon.live-restore", "error"),
+    ("daemon.remote-api-tls", "error"),
+    ("daemon.experimental", "error"),
+    ("daemon.config-valid", "error"),
+    ("host.dedicated", "manual"),
+];
+
+#[test]
+fn environment_file_that_is_a_fifo_is_an_error_not_a_hang() {
+    let text = run_with(
+        "envfile-fifo",
+        Some("debian"),
+        |root| {
+            let p = root.join("etc/default/docker");
+            std::fs::remove_file(&p).unwrap();
+            let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        },
+        MISSING,
+        &[],
+        2,
+    );
+    assert!(
+        text.contains("/etc/default/docker") && text.contains("fifo"),
+        "{text}"
+    );
+}
+
+#[test]
+fn environment_file_that_is_dev_zero_is_an_error_not_a_hang() {
+    let text = run_with(
+        "envfile-dev-zero",
+        Some("debian"),
+        |root| {
+            let p = root.join("etc/default/docker");
+            std::fs::remove_file(&p).unwrap();
+            std::fs::create_dir_all(root.join("dev")).unwrap();
+            let dev = std::ffi::CString::new(root.join("dev/zero").to_str().unwrap()).unwrap();
+            let rc =
+                unsafe { libc::mknod(dev.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 5)) };
+            assert_eq!(rc, 0, "mknod needs root");
+            std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        },
+        MISSING,
+        &[],
+        2,
+    );
     assert!(text.contains("character device"), "{text}");
 }

@@ -266,6 +266,7 @@ fn running_plan(snap: &Snapshot, d: &DaemonEvidence) -> Plan {
             for (k, (v, _)) in &res.environment {
                 next_env.insert(k.clone(), v.clone());
             }
+            notes.extend(next_start_note(&res));
             let next = if !res.evidence_errors.is_empty() {
                 Err(format!(
                     "cannot resolve {unit}: {}",
@@ -315,6 +316,7 @@ fn disk_plan(snap: &Snapshot) -> Plan {
     for (k, (v, _)) in &res.environment {
         next_env.insert(k.clone(), v.clone());
     }
+    notes.extend(next_start_note(&res));
     let next = if !res.evidence_errors.is_empty() {
         Err(format!(
             "cannot resolve docker.service: {}",
@@ -347,6 +349,24 @@ fn disk_plan(snap: &Snapshot) -> Plan {
         service: Some(res),
         notes,
     }
+}
+
+/// "next start: `dockerd -H fd:// ...` (ExecStart of UNIT, after N drop-ins)".
+fn next_start_note(res: &super::systemd::ServiceResolution) -> Option<String> {
+    let words = res.exec_start.as_ref()?;
+    let line = words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let unit = res.unit_path.as_deref().unwrap_or(&res.name);
+    let dropins = match res.dropins.len() {
+        0 => String::new(),
+        n => format!(", after {n} drop-in(s): {}", res.dropins.join(", ")),
+    };
+    Some(format!(
+        "next start: `{line}` (ExecStart of {unit}{dropins})"
+    ))
 }
 
 fn compute_with(
@@ -466,7 +486,11 @@ fn build_on_disk(snap: &Snapshot) -> DaemonModel {
 fn next_view(snap: &Snapshot, plan: &Plan) -> View {
     match &plan.next {
         Ok(words) => {
-            let (eff, _) = compute_with(snap, words, &plan.next_env, plan);
+            let (mut eff, _) = compute_with(snap, words, &plan.next_env, plan);
+            // A unit systemd refuses is a start failure like a bad daemon.json.
+            if let Some(s) = &plan.service {
+                eff.problems.extend(s.problems.iter().cloned());
+            }
             let tcp = configured_tcp(&eff, plan.service.as_ref());
             View {
                 kind: ViewKind::NextStart,

@@ -233,12 +233,19 @@ fn file_state<'a>(snap: &'a Snapshot, path: &str) -> FileState<'a> {
     let Some(f) = snap.file(path) else {
         return FileState::NotCollected;
     };
+    // A link to /dev/null masks the unit, even where it dangles (an offline
+    // root without /dev).
+    if f.meta.as_ref().and_then(|m| m.link_target.as_deref()) == Some("/dev/null") {
+        return FileState::Masked;
+    }
     if f.missing {
         return FileState::Missing;
     }
     if let Some(m) = &f.meta {
         let null_link = m.link_target.as_deref() == Some("/dev/null");
-        let chardev = m.kind == FileKind::CharDevice || m.target_kind == Some(FileKind::CharDevice);
+        // /dev/null itself (a device, not a link); a link to another
+        // device (/dev/zero) is an unreadable file, not a mask.
+        let chardev = m.kind == FileKind::CharDevice && m.link_target.is_none();
         if null_link || chardev {
             return FileState::Masked;
         }

@@ -132,12 +132,11 @@ fn result(out: &mut String, p: &Paint, r: &RuleResult, w: usize) {
         let _ = writeln!(
             out,
             "{pad}{}",
-            p.dim(&format!(
-                "{} {}: {}",
-                e.source,
-                clean(&e.location),
-                clean(&e.detail)
-            ))
+            p.dim(&if e.location == e.source.as_str() {
+                format!("{}: {}", e.source, clean(&e.detail))
+            } else {
+                format!("{} {}: {}", e.source, clean(&e.location), clean(&e.detail))
+            })
         );
     }
     for x in &r.warnings {

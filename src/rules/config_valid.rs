@@ -24,14 +24,28 @@ either daemon.json or the command line, never both.",
 
 fn check(cx: &Ctx<'_>) -> Outcome {
     let next = &cx.daemon.next_start;
+    let service_fatal: Vec<_> = cx
+        .daemon
+        .service
+        .iter()
+        .flat_map(|s| &s.problems)
+        .filter(|p| p.level == ProblemLevel::Fatal)
+        .collect();
     let cfg = match &next.config {
         Ok(c) => c,
+        // No command line, but systemd's own refusal is known: a failure.
+        Err(_) if !service_fatal.is_empty() => {
+            let msg = service_fatal
+                .iter()
+                .map(|p| p.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Outcome::fail(format!("docker.service would not start: {msg}"))
+                .with_all(service_fatal.iter().map(|p| p.evidence.clone()));
+        }
         Err(e) => return Outcome::error(format!("the next start cannot be modelled: {e}")),
     };
     let mut problems = cfg.problems.clone();
-    if let Some(s) = &cx.daemon.service {
-        problems.extend(s.problems.iter().cloned());
-    }
     for (name, e) in cfg.list("authorization-plugins") {
         let paths = crate::model::daemon::plugin_paths(&name);
         let all_seen = paths
@@ -54,7 +68,14 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     let warnings: Vec<String> = problems
         .iter()
         .filter(|p| p.level == ProblemLevel::Warning)
-        .map(|p| format!("{}: {}", p.evidence.location, p.message))
+        .map(|p| {
+            let path = p.evidence.location.split(':').next().unwrap_or_default();
+            if !path.is_empty() && p.message.contains(path) {
+                p.message.clone()
+            } else {
+                format!("{}: {}", p.evidence.location, p.message)
+            }
+        })
         .collect();
     if let crate::model::config::FileState::Unreadable(why) = &cfg.file_state {
         return Outcome::error(format!("{}: {why}", cfg.config_path.path))
