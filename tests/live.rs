@@ -444,6 +444,47 @@ fn harness_userns_remap() {
     );
 }
 
+/// A daemon that refuses to start: `try_start` returns its complaint (with
+/// the log tail) and leaves nothing behind.
+#[test]
+fn harness_start_failure_is_reported() {
+    let Some(live) = live("harness_start_failure_is_reported") else {
+        return;
+    };
+    let before: Vec<_> = list_live_dirs();
+    let err = Daemon::try_start(
+        &live,
+        DaemonOpts::new()
+            .config("{\"icc\": true}\n")
+            .arg("--icc=false"),
+    )
+    .err()
+    .unwrap_or_else(|| panic!("dockerd started with --icc=false and {{\"icc\": true}}"));
+    assert!(
+        err.contains("specified both as a flag and in the configuration file")
+            && err.contains("exited during start"),
+        "{err}"
+    );
+    assert_eq!(
+        list_live_dirs(),
+        before,
+        "the failed daemon's directory is removed"
+    );
+}
+
+fn list_live_dirs() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/tmp")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("dockhard-live-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 // ---------------------------------------------------------------------------
 // dockhard against real daemons
 // ---------------------------------------------------------------------------
@@ -563,6 +604,12 @@ fn live_icc_zero() {
         return;
     };
     let d = Daemon::start(&live, DaemonOpts::new().arg("--icc=0"));
+    // Premise: dockerd really disabled icc.
+    let bridge = d.get_json("/networks/bridge");
+    assert_eq!(
+        bridge["Options"]["com.docker.network.bridge.enable_icc"], "false",
+        "/networks/bridge: {bridge}"
+    );
     let report = check_pid(d.pid());
     assert_statuses(&report, &with(&DEFAULTS, &[("daemon.icc", "pass")]));
     assert_source(&report, "daemon.icc", "argv");
@@ -805,6 +852,21 @@ fn live_config_conflict_with_flag() {
     let r = result(&report, "daemon.config-valid");
     let text = format!("{} {}", r["message"], r["evidence"]);
     assert!(text.contains("icc"), "config-valid names `icc`: {r:#}");
+    drop(d);
+
+    // Premise: the real dockerd refuses to start with this flag and file.
+    let err = Daemon::try_start(
+        &live,
+        DaemonOpts::new()
+            .config("{\"icc\": true}\n")
+            .arg("--icc=false"),
+    )
+    .err()
+    .unwrap_or_else(|| panic!("dockerd started with --icc=false and {{\"icc\": true}}"));
+    assert!(
+        err.contains("specified both as a flag and in the configuration file"),
+        "dockerd's own refusal: {err}"
+    );
 }
 
 // ---------------------------------------------------------------------------

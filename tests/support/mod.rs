@@ -185,7 +185,7 @@ pub struct Live {
 
 impl Drop for Live {
     fn drop(&mut self) {
-        eprintln!(
+        loud(&format!(
             "[live] {} {} in {:.1} s",
             self.test,
             if thread::panicking() {
@@ -194,11 +194,18 @@ impl Drop for Live {
                 "done"
             },
             self.started.elapsed().as_secs_f64()
-        );
+        ));
     }
 }
 
 static LOCK: Mutex<()> = Mutex::new(());
+
+/// Write a line to the real standard error, past libtest's output capture
+/// (which only intercepts the print macros), so it shows for passing tests.
+pub fn loud(msg: &str) {
+    let mut e = io::stderr().lock();
+    let _ = writeln!(e, "{msg}");
+}
 
 /// Enter a live test: `let Some(live) = support::live("name") else { return };`
 ///
@@ -214,10 +221,10 @@ pub fn live(test: &str) -> Option<Live> {
                      are fatal (run scripts/test as root; it installs the packages)"
                 );
             }
-            eprintln!(
+            loud(&format!(
                 "\n******** SKIPPED: live test `{test}`: {why} (set up with scripts/test; \
                  with CI set this is a failure) ********\n"
-            );
+            ));
             return None;
         }
     };
