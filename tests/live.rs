@@ -1,0 +1,937 @@
+//! Live integration tests: real dockerd instances (private data/exec roots,
+//! sockets and config files under /tmp), audited by `dockhard check --pid`.
+//!
+//! They need root, dockerd, the docker CLI, busybox-static, openssl and curl
+//! (`scripts/test` installs them). Without them they print `SKIPPED`, or fail
+//! when `CI` is set. They run one at a time (see `support::live`).
+//!
+//! `harness_*` tests prove the harness itself and do not run dockhard.
+
+mod support;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+use support::{AuthzPlugin, Certs, Daemon, DaemonOpts, SyslogListener, free_port, live};
+
+// ---------------------------------------------------------------------------
+// Running dockhard and reading its report
+// ---------------------------------------------------------------------------
+
+/// Every rule of the report, in report order.
+const ALL_RULES: [&str; 11] = [
+    "daemon.icc",
+    "daemon.remote-api-auth",
+    "daemon.userland-proxy",
+    "daemon.userns-remap",
+    "daemon.authorization-plugin",
+    "daemon.remote-logging",
+    "daemon.live-restore",
+    "daemon.remote-api-tls",
+    "daemon.experimental",
+    "daemon.config-valid",
+    "host.dedicated",
+];
+
+/// The verdicts for a daemon started with no flags and no config file.
+const DEFAULTS: [(&str, &str); 11] = [
+    ("daemon.icc", "fail"),
+    ("daemon.remote-api-auth", "pass"),
+    ("daemon.userland-proxy", "fail"),
+    ("daemon.userns-remap", "fail"),
+    ("daemon.authorization-plugin", "fail"),
+    ("daemon.remote-logging", "fail"),
+    ("daemon.live-restore", "fail"),
+    ("daemon.remote-api-tls", "not_applicable"),
+    ("daemon.experimental", "pass"),
+    ("daemon.config-valid", "pass"),
+    ("host.dedicated", "manual"),
+];
+
+/// The verdicts of the seed hardening (flags or daemon.json), no TCP.
+const HARDENED: [(&str, &str); 11] = [
+    ("daemon.icc", "pass"),
+    ("daemon.remote-api-auth", "pass"),
+    ("daemon.userland-proxy", "pass"),
+    ("daemon.userns-remap", "pass"),
+    ("daemon.authorization-plugin", "pass"),
+    ("daemon.remote-logging", "pass"),
+    ("daemon.live-restore", "pass"),
+    ("daemon.remote-api-tls", "not_applicable"),
+    ("daemon.experimental", "pass"),
+    ("daemon.config-valid", "pass"),
+    ("host.dedicated", "manual"),
+];
+
+/// `base` with some verdicts replaced.
+fn with(
+    base: &[(&'static str, &'static str)],
+    changes: &[(&'static str, &'static str)],
+) -> Vec<(&'static str, &'static str)> {
+    let mut out = base.to_vec();
+    for (rule, status) in changes {
+        match out.iter_mut().find(|(r, _)| r == rule) {
+            Some(slot) => slot.1 = status,
+            None => panic!("test bug: unknown rule {rule}"),
+        }
+    }
+    out
+}
+
+/// The outcome of one `dockhard` run.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn dockhard(args: &[&str]) -> Run {
+    let mut cmd = assert_cmd::Command::cargo_bin("dockhard")
+        .unwrap_or_else(|e| panic!("the dockhard binary is not built: {e}"));
+    cmd.args(args).timeout(Duration::from_secs(120));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run dockhard {args:?}: {e}"));
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        run.code != 101 && run.code != -1 && !run.stderr.contains("panicked"),
+        "dockhard {args:?} crashed or hung (exit {}):\nstderr: {}\nstdout: {}",
+        run.code,
+        run.stderr,
+        run.stdout
+    );
+    run
+}
+
+/// `dockhard check --pid PID --format json`: the parsed report, after
+/// checking the schema and that the exit code agrees with the verdicts.
+fn check_pid(pid: u32) -> Value {
+    let pid_s = pid.to_string();
+    let run = dockhard(&["check", "--pid", &pid_s, "--format", "json"]);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "dockhard check --pid {pid} did not print a JSON report ({e}); exit {}\nstdout: {}\nstderr: {}",
+            run.code, run.stdout, run.stderr
+        )
+    });
+    assert_eq!(
+        report["schema"], "dockhard/report/v1",
+        "report schema; report: {report:#}"
+    );
+    let daemons = report["daemons"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        daemons.len(),
+        1,
+        "`--pid {pid}` must audit exactly that daemon; report: {report:#}"
+    );
+    assert_eq!(daemons[0]["pid"], pid, "audited pid; report: {report:#}");
+    assert_eq!(
+        daemons[0]["audited"], "running",
+        "a running daemon is audited as running; report: {report:#}"
+    );
+    let statuses: Vec<&str> = daemons
+        .iter()
+        .flat_map(|d| d["results"].as_array().into_iter().flatten())
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    let expected_code = if statuses.contains(&"fail") {
+        1
+    } else if statuses.contains(&"error") {
+        2
+    } else {
+        0
+    };
+    assert_eq!(
+        run.code, expected_code,
+        "exit code must be 1 with a fail, else 2 with an error, else 0; stderr: {}",
+        run.stderr
+    );
+    report
+}
+
+fn results(report: &Value) -> Vec<Value> {
+    report["daemons"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn result(report: &Value, rule: &str) -> Value {
+    results(report)
+        .into_iter()
+        .find(|r| r["rule"] == rule)
+        .unwrap_or_else(|| panic!("rule {rule} missing from the report: {report:#}"))
+}
+
+/// Assert the status of EVERY rule; fails listing all mismatches at once.
+fn assert_statuses(report: &Value, expected: &[(&str, &str)]) {
+    let got: BTreeMap<String, Value> = results(report)
+        .into_iter()
+        .filter_map(|r| r["rule"].as_str().map(|id| (id.to_string(), r.clone())))
+        .collect();
+    let mut problems = Vec::new();
+    for (rule, want) in expected {
+        match got.get(*rule) {
+            None => problems.push(format!("{rule}: missing from the report (expected {want})")),
+            Some(r) if r["status"] != *want => problems.push(format!(
+                "{rule}: expected {want}, got {}\n      message: {}\n      evidence: {}\n      drift: {}",
+                r["status"], r["message"], r["evidence"], r["drift"]
+            )),
+            Some(_) => {}
+        }
+    }
+    for rule in got.keys() {
+        if !expected.iter().any(|(r, _)| r == rule) {
+            problems.push(format!(
+                "{rule}: in the report but not asserted by the test"
+            ));
+        }
+    }
+    for rule in ALL_RULES {
+        if !expected.iter().any(|(r, _)| *r == rule) {
+            problems.push(format!("{rule}: test bug, not asserted"));
+        }
+    }
+    if !problems.is_empty() {
+        panic!(
+            "{} rule status mismatch(es) for dockerd {}:\n  - {}",
+            problems.len(),
+            report["daemons"][0]["pid"],
+            problems.join("\n  - ")
+        );
+    }
+}
+
+/// (source, location, detail) of a rule's evidence.
+fn evidence(report: &Value, rule: &str) -> Vec<(String, String, String)> {
+    result(report, rule)["evidence"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+            (s("source"), s("location"), s("detail"))
+        })
+        .collect()
+}
+
+/// Assert that some evidence of `rule` satisfies `pred`.
+fn assert_evidence(
+    report: &Value,
+    rule: &str,
+    what: &str,
+    pred: impl Fn(&str, &str, &str) -> bool,
+) {
+    let ev = evidence(report, rule);
+    assert!(
+        ev.iter().any(|(s, l, d)| pred(s, l, d)),
+        "{rule}: no evidence {what}; evidence: {ev:#?}\nresult: {:#}",
+        result(report, rule)
+    );
+}
+
+fn assert_source(report: &Value, rule: &str, source: &str) {
+    assert_evidence(
+        report,
+        rule,
+        &format!("with source `{source}`"),
+        |s, _, _| s == source,
+    );
+}
+
+fn drift(report: &Value, rule: &str) -> Option<String> {
+    let r = result(report, rule);
+    match &r["drift"] {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => panic!("{rule}: drift must be null or a string, got {other}"),
+    }
+}
+
+/// The seed rules a hardening sets explicitly (the others pass by default).
+const HARDENED_RULES: [&str; 6] = [
+    "daemon.icc",
+    "daemon.userland-proxy",
+    "daemon.userns-remap",
+    "daemon.authorization-plugin",
+    "daemon.remote-logging",
+    "daemon.live-restore",
+];
+
+// ---------------------------------------------------------------------------
+// Harness self-tests (no dockhard)
+// ---------------------------------------------------------------------------
+
+/// Daemon start, busybox import, containers, a real authorization plugin
+/// that the daemon calls, syslog delivery, and a clean stop.
+#[test]
+fn harness_daemon_image_container_plugin_syslog() {
+    let Some(live) = live("harness_daemon_image_container_plugin_syslog") else {
+        return;
+    };
+    let plugin = AuthzPlugin::start();
+    let syslog = SyslogListener::start();
+    let mut d = Daemon::start(
+        &live,
+        DaemonOpts::new().args([
+            format!("--authorization-plugin={}", plugin.name),
+            "--log-driver=syslog".to_string(),
+            "--log-opt".to_string(),
+            format!("syslog-address={}", syslog.address()),
+        ]),
+    );
+    assert!(d.pid() > 0);
+    let pidfile = std::fs::read_to_string(d.dir.join("pid")).unwrap_or_default();
+    assert_eq!(
+        pidfile.trim(),
+        d.pid().to_string(),
+        "--pidfile names our child"
+    );
+    let info = d.info();
+    assert_eq!(info["LoggingDriver"], "syslog", "/info: {info}");
+    assert!(
+        info["Plugins"]["Authorization"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|p| p == plugin.name.as_str())),
+        "/info lists the plugin: {}",
+        info["Plugins"]
+    );
+    assert!(
+        plugin.count("/Plugin.Activate") >= 1,
+        "plugin activated: {:?}",
+        plugin.stats()
+    );
+
+    let before = plugin.authz_requests();
+    let out = d.run_container(&["sh", "-c", "echo dockhard-harness-marker"]);
+    assert_eq!(out.trim(), "dockhard-harness-marker");
+    d.run_container(&["sleep", "1"]);
+    let stats = plugin.stats();
+    assert!(
+        plugin.authz_requests() > before,
+        "the daemon asked the plugin: {stats:?}"
+    );
+    assert!(
+        stats
+            .authz_requests
+            .iter()
+            .any(|r| r.starts_with("POST ") && r.contains("/containers/create")),
+        "AuthZReq for container creation: {stats:?}"
+    );
+    assert!(
+        plugin.count("/AuthZPlugin.AuthZRes") > 0,
+        "AuthZRes calls: {stats:?}"
+    );
+    let line = syslog.wait_for("dockhard-harness-marker");
+    assert!(
+        line.is_some(),
+        "syslog got the container's output; lines: {:?}",
+        syslog.lines()
+    );
+
+    // A clean stop: no process, no mount, no directory left.
+    let (dir, pid) = (d.dir.clone(), d.pid());
+    drop(d);
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "dockerd {pid} still runs"
+    );
+    assert!(
+        support::processes_under(&dir).is_empty(),
+        "processes left under {}",
+        dir.display()
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    assert!(
+        !mounts.contains(&dir.display().to_string()),
+        "mounts left under {}",
+        dir.display()
+    );
+    assert!(!dir.exists(), "{} not removed", dir.display());
+}
+
+/// A TLS listener with client verification answers curl with the client
+/// certificate and refuses it without.
+#[test]
+fn harness_tls_listener_and_curl() {
+    let Some(live) = live("harness_tls_listener_and_curl") else {
+        return;
+    };
+    let certdir = tempfile::Builder::new()
+        .prefix("dockhard-certs-")
+        .tempdir_in("/tmp")
+        .unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let certs = Certs::generate(&live, certdir.path());
+    let port = free_port();
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new()
+            .args(["-H".to_string(), format!("tcp://127.0.0.1:{port}")])
+            .args(certs.tlsverify_flags()),
+    );
+    assert_eq!(
+        certs.curl(&live, port, "/_ping", true).as_deref(),
+        Ok("OK"),
+        "with the client certificate"
+    );
+    let refused = certs.curl(&live, port, "/_ping", false);
+    assert!(
+        refused.is_err(),
+        "without a client certificate: {refused:?}"
+    );
+    // The unix socket still answers.
+    assert_eq!(d.request("GET", "/_ping", None).text(), "OK");
+    for k in [&certs.server_key, &certs.client_key, &certs.ca_key] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(k)
+                .unwrap_or_else(|e| panic!("{}: {e}", k.display()))
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o400, "{} mode", k.display());
+    }
+}
+
+/// SIGHUP reloads daemon.json and `reload`/`wait_info` see it.
+#[test]
+fn harness_reload() {
+    let Some(live) = live("harness_reload") else {
+        return;
+    };
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new().config("{\"live-restore\": false}\n"),
+    );
+    assert_eq!(d.info()["LiveRestoreEnabled"], false);
+    d.write_config("{\"live-restore\": true}\n");
+    assert_eq!(
+        d.info()["LiveRestoreEnabled"],
+        false,
+        "no reload without SIGHUP"
+    );
+    d.reload();
+    d.wait_info("LiveRestoreEnabled=true", |i| {
+        i["LiveRestoreEnabled"] == true
+    });
+}
+
+/// `--userns-remap=default` works here (creates `dockremap` and its
+/// subordinate ranges) and containers run remapped.
+#[test]
+fn harness_userns_remap() {
+    let Some(live) = live("harness_userns_remap") else {
+        return;
+    };
+    let mut d = Daemon::start(&live, DaemonOpts::new().arg("--userns-remap=default"));
+    let info = d.info();
+    assert!(
+        info["SecurityOptions"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|o| o == "name=userns")),
+        "/info SecurityOptions: {}",
+        info["SecurityOptions"]
+    );
+    let map = d.run_container(&["cat", "/proc/self/uid_map"]);
+    let first: Vec<&str> = map.split_whitespace().collect();
+    assert!(
+        first.len() >= 3 && first[0] == "0" && first[1] != "0",
+        "container root is remapped: {map:?}"
+    );
+}
+
+/// A daemon that refuses to start: `try_start` returns its complaint (with
+/// the log tail) and leaves nothing behind.
+#[test]
+fn harness_start_failure_is_reported() {
+    let Some(live) = live("harness_start_failure_is_reported") else {
+        return;
+    };
+    let before: Vec<_> = list_live_dirs();
+    let err = Daemon::try_start(
+        &live,
+        DaemonOpts::new()
+            .config("{\"icc\": true}\n")
+            .arg("--icc=false"),
+    )
+    .err()
+    .unwrap_or_else(|| panic!("dockerd started with --icc=false and {{\"icc\": true}}"));
+    assert!(
+        err.contains("specified both as a flag and in the configuration file")
+            && err.contains("exited during start"),
+        "{err}"
+    );
+    assert_eq!(
+        list_live_dirs(),
+        before,
+        "the failed daemon's directory is removed"
+    );
+}
+
+fn list_live_dirs() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/tmp")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("dockhard-live-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+// ---------------------------------------------------------------------------
+// dockhard against real daemons
+// ---------------------------------------------------------------------------
+
+/// Case 1: No flags, no config file: dockerd's defaults.
+#[test]
+fn live_defaults() {
+    let Some(live) = live("live_defaults") else {
+        return;
+    };
+    assert!(
+        !Path::new("/etc/docker/daemon.json").exists(),
+        "/etc/docker/daemon.json exists on this host: a daemon without --config-file reads it, \
+         so this test's premise (dockerd defaults) does not hold"
+    );
+    let d = Daemon::start(&live, DaemonOpts::new());
+    let report = check_pid(d.pid());
+    assert_statuses(&report, &DEFAULTS);
+    // icc is read live from the bridge network.
+    assert_evidence(&report, "daemon.icc", "from the API", |s, l, d| {
+        s == "api" && (l.contains("/networks/bridge") || d.contains("enable_icc"))
+    });
+    assert!(
+        drift(&report, "daemon.icc").is_none(),
+        "no config change: no drift"
+    );
+}
+
+/// Case 2: The seed hardening, all by flags (real plugin, real syslog receiver).
+#[test]
+fn live_hardened_by_flags() {
+    let Some(live) = live("live_hardened_by_flags") else {
+        return;
+    };
+    let plugin = AuthzPlugin::start();
+    let syslog = SyslogListener::start();
+    let mut d = Daemon::start(
+        &live,
+        DaemonOpts::new().args([
+            "--icc=false".to_string(),
+            "--userland-proxy=false".to_string(),
+            "--live-restore".to_string(),
+            format!("--authorization-plugin={}", plugin.name),
+            "--log-driver=syslog".to_string(),
+            "--log-opt".to_string(),
+            format!("syslog-address={}", syslog.address()),
+            "--userns-remap=default".to_string(),
+        ]),
+    );
+    let report = check_pid(d.pid());
+    assert_statuses(&report, &HARDENED);
+    for rule in HARDENED_RULES {
+        assert_source(&report, rule, "argv");
+    }
+    // The hardened daemon still runs containers and ships their logs.
+    let out = d.run_container(&["sh", "-c", "echo dockhard-hardened-marker"]);
+    assert_eq!(out.trim(), "dockhard-hardened-marker");
+    assert!(
+        syslog.wait_for("dockhard-hardened-marker").is_some(),
+        "syslog lines: {:?}",
+        syslog.lines()
+    );
+}
+
+/// Case 3: The same hardening in daemon.json: evidence `daemon.json` at `path:line`.
+#[test]
+fn live_hardened_by_daemon_json() {
+    let Some(live) = live("live_hardened_by_daemon_json") else {
+        return;
+    };
+    let plugin = AuthzPlugin::start();
+    let syslog = SyslogListener::start();
+    let config = format!(
+        "{{\n  \"icc\": false,\n  \"userland-proxy\": false,\n  \"live-restore\": true,\n  \
+         \"authorization-plugins\": [\"{}\"],\n  \"log-driver\": \"syslog\",\n  \
+         \"log-opts\": {{\"syslog-address\": \"{}\"}},\n  \"userns-remap\": \"default\"\n}}\n",
+        plugin.name,
+        syslog.address()
+    );
+    let d = Daemon::start(&live, DaemonOpts::new().config(config));
+    let path = d
+        .config_path
+        .clone()
+        .unwrap_or_else(|| panic!("config path"))
+        .display()
+        .to_string();
+    let report = check_pid(d.pid());
+    assert_statuses(&report, &HARDENED);
+    assert_eq!(
+        report["daemons"][0]["config_file"],
+        path.as_str(),
+        "config_file of the report"
+    );
+    for (rule, line) in [
+        ("daemon.icc", 2),
+        ("daemon.userland-proxy", 3),
+        ("daemon.live-restore", 4),
+        ("daemon.authorization-plugin", 5),
+        ("daemon.remote-logging", 6),
+        ("daemon.userns-remap", 8),
+    ] {
+        let loc = format!("{path}:{line}");
+        assert_evidence(
+            &report,
+            rule,
+            &format!("daemon.json at {loc}"),
+            |s, l, _| s == "daemon.json" && l == loc,
+        );
+    }
+}
+
+/// Case 4: `--icc=0` is false for dockerd (ParseBool); docker-bench-security
+/// looks for the literal `--icc=false` and gets it wrong.
+#[test]
+fn live_icc_zero() {
+    let Some(live) = live("live_icc_zero") else {
+        return;
+    };
+    let d = Daemon::start(&live, DaemonOpts::new().arg("--icc=0"));
+    // Premise: dockerd really disabled icc.
+    let bridge = d.get_json("/networks/bridge");
+    assert_eq!(
+        bridge["Options"]["com.docker.network.bridge.enable_icc"], "false",
+        "/networks/bridge: {bridge}"
+    );
+    let report = check_pid(d.pid());
+    assert_statuses(&report, &with(&DEFAULTS, &[("daemon.icc", "pass")]));
+    assert_source(&report, "daemon.icc", "argv");
+}
+
+/// Case 5: A plain TCP listener: anyone on it controls the host.
+#[test]
+fn live_plain_tcp_listener() {
+    let Some(live) = live("live_plain_tcp_listener") else {
+        return;
+    };
+    let port = free_port();
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new().args(["-H".to_string(), format!("tcp://127.0.0.1:{port}")]),
+    );
+    let report = check_pid(d.pid());
+    assert_statuses(
+        &report,
+        &with(
+            &DEFAULTS,
+            &[
+                ("daemon.remote-api-auth", "fail"),
+                ("daemon.remote-api-tls", "fail"),
+            ],
+        ),
+    );
+    let addr = format!("127.0.0.1:{port}");
+    assert_evidence(
+        &report,
+        "daemon.remote-api-auth",
+        &format!("from a probe of {addr}"),
+        |s, l, d| s == "probe" && (l.contains(&addr) || d.contains(&addr)),
+    );
+}
+
+/// Case 6a: TCP with --tlsverify: clients need a certificate signed by the CA.
+#[test]
+fn live_tls_verify() {
+    let Some(live) = live("live_tls_verify") else {
+        return;
+    };
+    let certdir = tempfile::Builder::new()
+        .prefix("dockhard-certs-")
+        .tempdir_in("/tmp")
+        .unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let certs = Certs::generate(&live, certdir.path());
+    let port = free_port();
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new()
+            .args(["-H".to_string(), format!("tcp://127.0.0.1:{port}")])
+            .args(certs.tlsverify_flags()),
+    );
+    let report = check_pid(d.pid());
+    assert_statuses(
+        &report,
+        &with(&DEFAULTS, &[("daemon.remote-api-tls", "pass")]),
+    );
+    assert_source(&report, "daemon.remote-api-auth", "probe");
+}
+
+/// Case 6b: TLS without client verification (`--tlsverify=false`): encrypted, but
+/// anyone can connect.
+#[test]
+fn live_tls_without_client_verification() {
+    let Some(live) = live("live_tls_without_client_verification") else {
+        return;
+    };
+    let certdir = tempfile::Builder::new()
+        .prefix("dockhard-certs-")
+        .tempdir_in("/tmp")
+        .unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let certs = Certs::generate(&live, certdir.path());
+    let port = free_port();
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new().args([
+            "-H".to_string(),
+            format!("tcp://127.0.0.1:{port}"),
+            "--tlsverify=false".to_string(),
+            "--tlscert".to_string(),
+            certs.server_cert.display().to_string(),
+            "--tlskey".to_string(),
+            certs.server_key.display().to_string(),
+        ]),
+    );
+    // Precondition: the listener really serves a client without a certificate.
+    assert_eq!(
+        certs.curl(&live, port, "/_ping", false).as_deref(),
+        Ok("OK")
+    );
+    let report = check_pid(d.pid());
+    assert_statuses(
+        &report,
+        &with(
+            &DEFAULTS,
+            &[
+                ("daemon.remote-api-auth", "fail"),
+                ("daemon.remote-api-tls", "fail"),
+            ],
+        ),
+    );
+    assert_source(&report, "daemon.remote-api-auth", "probe");
+}
+
+/// Case 7: A real authorization plugin: pass, and the daemon really calls it
+/// (dockhard's own API requests go through it).
+#[test]
+fn live_authorization_plugin_is_called() {
+    let Some(live) = live("live_authorization_plugin_is_called") else {
+        return;
+    };
+    let plugin = AuthzPlugin::start();
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new().arg(format!("--authorization-plugin={}", plugin.name)),
+    );
+    let before = plugin.authz_requests();
+    let report = check_pid(d.pid());
+    assert_statuses(
+        &report,
+        &with(&DEFAULTS, &[("daemon.authorization-plugin", "pass")]),
+    );
+    assert!(
+        plugin.authz_requests() > before,
+        "the audit's API calls went through the plugin: {:?}",
+        plugin.stats()
+    );
+}
+
+/// Case 8: `--userns-remap=default`: pass, confirmed live by `/info`.
+#[test]
+fn live_userns_remap() {
+    let Some(live) = live("live_userns_remap") else {
+        return;
+    };
+    let d = Daemon::start(&live, DaemonOpts::new().arg("--userns-remap=default"));
+    let report = check_pid(d.pid());
+    assert_statuses(
+        &report,
+        &with(&DEFAULTS, &[("daemon.userns-remap", "pass")]),
+    );
+    assert_evidence(
+        &report,
+        "daemon.userns-remap",
+        "from the API naming name=userns",
+        |s, l, d| s == "api" && (d.contains("name=userns") || l.contains("name=userns")),
+    );
+}
+
+/// Case 9: Drift: daemon.json changed after the start. live-restore is
+/// reloadable (SIGHUP applies it); icc needs a restart.
+#[test]
+fn live_drift_reload_and_restart() {
+    let Some(live) = live("live_drift_reload_and_restart") else {
+        return;
+    };
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new().config("{\"live-restore\": false}\n"),
+    );
+    let report = check_pid(d.pid());
+    assert_statuses(&report, &DEFAULTS);
+    assert!(drift(&report, "daemon.live-restore").is_none());
+
+    d.write_config("{\"live-restore\": true}\n");
+    let report = check_pid(d.pid());
+    assert_statuses(&report, &DEFAULTS);
+    let dr = drift(&report, "daemon.live-restore").unwrap_or_else(|| {
+        panic!(
+            "live-restore: drift expected: {:#}",
+            result(&report, "daemon.live-restore")
+        )
+    });
+    assert!(
+        dr.contains("reload") || dr.contains("SIGHUP"),
+        "live-restore is reloadable, the drift says so: {dr}"
+    );
+
+    d.reload();
+    d.wait_info("LiveRestoreEnabled=true", |i| {
+        i["LiveRestoreEnabled"] == true
+    });
+    let report = check_pid(d.pid());
+    assert_statuses(
+        &report,
+        &with(&DEFAULTS, &[("daemon.live-restore", "pass")]),
+    );
+    assert!(
+        drift(&report, "daemon.live-restore").is_none(),
+        "applied by the reload: {:#}",
+        result(&report, "daemon.live-restore")
+    );
+
+    // icc is not reloadable: the file says false, the daemon keeps true.
+    d.write_config("{\"live-restore\": true, \"icc\": false}\n");
+    let after_edit = check_pid(d.pid());
+    d.reload();
+    let after_hup = check_pid(d.pid());
+    for (when, report) in [
+        ("after the edit", &after_edit),
+        ("after SIGHUP", &after_hup),
+    ] {
+        assert_statuses(report, &with(&DEFAULTS, &[("daemon.live-restore", "pass")]));
+        let dr = drift(report, "daemon.icc").unwrap_or_else(|| {
+            panic!(
+                "icc {when}: drift expected: {:#}",
+                result(report, "daemon.icc")
+            )
+        });
+        assert!(dr.contains("restart"), "icc {when}: needs a restart: {dr}");
+        assert!(
+            !dr.contains("SIGHUP"),
+            "icc {when}: a reload does not apply it: {dr}"
+        );
+    }
+}
+
+/// Case 10: daemon.json edited after the start to repeat a flag: the next start
+/// fails, and config-valid names the key.
+#[test]
+fn live_config_conflict_with_flag() {
+    let Some(live) = live("live_config_conflict_with_flag") else {
+        return;
+    };
+    let d = Daemon::start(&live, DaemonOpts::new().config("{}\n").arg("--icc=false"));
+    let report = check_pid(d.pid());
+    assert_statuses(&report, &with(&DEFAULTS, &[("daemon.icc", "pass")]));
+
+    d.write_config("{\"icc\": true}\n");
+    let report = check_pid(d.pid());
+    assert_statuses(
+        &report,
+        &with(
+            &DEFAULTS,
+            &[("daemon.icc", "pass"), ("daemon.config-valid", "fail")],
+        ),
+    );
+    let r = result(&report, "daemon.config-valid");
+    let text = format!("{} {}", r["message"], r["evidence"]);
+    assert!(text.contains("icc"), "config-valid names `icc`: {r:#}");
+    drop(d);
+
+    // Premise: the real dockerd refuses to start with this flag and file.
+    let err = Daemon::try_start(
+        &live,
+        DaemonOpts::new()
+            .config("{\"icc\": true}\n")
+            .arg("--icc=false"),
+    )
+    .err()
+    .unwrap_or_else(|| panic!("dockerd started with --icc=false and {{\"icc\": true}}"));
+    assert!(
+        err.contains("specified both as a flag and in the configuration file"),
+        "dockerd's own refusal: {err}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// No daemon / wrong target
+// ---------------------------------------------------------------------------
+
+/// `--root` on an empty directory: a clear error (exit 2) or a report, never a crash.
+#[test]
+fn check_root_empty_dir() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let root = dir.path().display().to_string();
+    let run = dockhard(&["check", "--root", &root, "--format", "json"]);
+    if run.code == 2 {
+        assert!(
+            !run.stderr.trim().is_empty() || !run.stdout.trim().is_empty(),
+            "exit 2 must say why"
+        );
+    } else {
+        let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+            panic!(
+                "exit {} without a JSON report ({e}): {}\n{}",
+                run.code, run.stdout, run.stderr
+            )
+        });
+        assert_eq!(report["schema"], "dockhard/report/v1");
+        assert_eq!(report["host"]["mode"], "root", "report: {report:#}");
+    }
+}
+
+/// `--pid` of a process that is not dockerd: exit 2 with a clear message.
+#[test]
+fn check_pid_not_dockerd() {
+    let mut child = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn sleep: {e}"));
+    let pid = child.id().to_string();
+    let run = dockhard(&["check", "--pid", &pid, "--format", "json"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        run.code, 2,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stderr.contains(&pid) && run.stderr.to_lowercase().contains("dockerd"),
+        "the message names the pid and says it is not dockerd: {}",
+        run.stderr
+    );
+}
+
+/// `--pid` of no process at all: exit 2 naming the pid.
+#[test]
+fn check_pid_missing() {
+    // Above the kernel's pid_max limit (4194304): never a live process.
+    let run = dockhard(&["check", "--pid", "4194305", "--format", "json"]);
+    assert_eq!(
+        run.code, 2,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stderr.contains("4194305"),
+        "names the pid: {}",
+        run.stderr
+    );
+}

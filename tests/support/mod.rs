@@ -1,0 +1,1386 @@
+//! Real-daemon test harness for the live integration tests.
+//!
+//! - [`live`]: requirements check (root, dockerd, docker CLI, static busybox,
+//!   openssl, curl, tar) plus the global lock every live test holds. Missing
+//!   requirements are fatal when `CI` is set, a loud `SKIPPED` otherwise.
+//! - [`Daemon`]: a private dockerd in a unique directory under /tmp, stopped
+//!   (and its directory unmounted and removed) on drop.
+//! - [`AuthzPlugin`]: a real authorization plugin on /run/docker/plugins that
+//!   allows everything and counts what the daemon asked.
+//! - [`Certs`]: a CA, a server and a client certificate made with `openssl`.
+//! - [`SyslogListener`], [`free_port`], [`http_unix`]: small helpers.
+//!
+//! Everything here panics with a message naming what failed (and, for a
+//! daemon, the tail of its log): it is test support code.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::io::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// File locked (flock) by every live test, across test binaries and
+/// processes: the daemons share the default bridge `docker0` and iptables.
+pub const LOCK_FILE: &str = "/tmp/dockhard-live.lock";
+/// Image built by [`Daemon::busybox_image`].
+pub const IMAGE: &str = "dh-busybox";
+/// How long a daemon may take to answer `/_ping`.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a daemon may take to stop after SIGTERM before SIGKILL.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+// ---------------------------------------------------------------------------
+// Requirements and the global lock
+// ---------------------------------------------------------------------------
+
+/// The external programs the live tests use.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    pub dockerd: PathBuf,
+    pub docker: PathBuf,
+    pub busybox: PathBuf,
+    pub openssl: PathBuf,
+    pub curl: PathBuf,
+    pub tar: PathBuf,
+}
+
+/// True when `CI` is set (to anything but empty, `0` or `false`).
+pub fn on_ci() -> bool {
+    match std::env::var("CI") {
+        Ok(v) => !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false")),
+        Err(_) => false,
+    }
+}
+
+fn find_program(candidates: &[&str], name: &str) -> Option<PathBuf> {
+    for c in candidates {
+        let p = Path::new(c);
+        if is_executable(p) {
+            return Some(p.to_path_buf());
+        }
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// True when the ELF file at `p` has no program interpreter (statically
+/// linked), so it runs in an image that has nothing else.
+fn is_static_elf(p: &Path) -> Result<bool, String> {
+    let data = fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let get = |off: usize, len: usize| off.checked_add(len).and_then(|end| data.get(off..end));
+    if get(0, 4) != Some(b"\x7fELF".as_slice()) || data.get(4) != Some(&2) {
+        return Err(format!("{}: not a 64-bit ELF file", p.display()));
+    }
+    let u64_at = |off| get(off, 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+    let u16_at = |off| get(off, 2).map(|b| u16::from_le_bytes(b.try_into().unwrap_or([0; 2])));
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38))
+    else {
+        return Err(format!("{}: truncated ELF header", p.display()));
+    };
+    for i in 0..usize::from(phnum) {
+        let off = usize::try_from(phoff)
+            .ok()
+            .and_then(|o| o.checked_add(i * usize::from(phentsize)));
+        match off.and_then(|o| get(o, 4)) {
+            Some(b) if u32::from_le_bytes(b.try_into().unwrap_or([0; 4])) == 3 => return Ok(false),
+            Some(_) => {}
+            None => return Err(format!("{}: truncated program headers", p.display())),
+        }
+    }
+    Ok(true)
+}
+
+fn check_requirements() -> Result<Tools, String> {
+    let mut missing = Vec::new();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push("not running as root (dockerd needs root)".to_string());
+    }
+    let mut need = |cands: &[&str], name: &str, pkg: &str| {
+        let p = find_program(cands, name);
+        if p.is_none() {
+            missing.push(format!("`{name}` not found (package {pkg})"));
+        }
+        p
+    };
+    let dockerd = need(
+        &["/usr/bin/dockerd", "/usr/sbin/dockerd"],
+        "dockerd",
+        "docker.io",
+    );
+    // The CLI of the same package first (its API version matches the daemon).
+    let docker = need(&["/usr/bin/docker"], "docker", "docker.io");
+    let busybox = need(
+        &["/bin/busybox", "/usr/bin/busybox"],
+        "busybox",
+        "busybox-static",
+    );
+    let openssl = need(&["/usr/bin/openssl"], "openssl", "openssl");
+    let curl = need(&["/usr/bin/curl"], "curl", "curl");
+    let tar = need(&["/usr/bin/tar", "/bin/tar"], "tar", "tar");
+    if let Some(b) = &busybox {
+        match is_static_elf(b) {
+            Ok(true) => {}
+            Ok(false) => missing.push(format!(
+                "{} is dynamically linked (install busybox-static)",
+                b.display()
+            )),
+            Err(e) => missing.push(e),
+        }
+    }
+    match (dockerd, docker, busybox, openssl, curl, tar) {
+        (Some(dockerd), Some(docker), Some(busybox), Some(openssl), Some(curl), Some(tar))
+            if missing.is_empty() =>
+        {
+            Ok(Tools {
+                dockerd,
+                docker,
+                busybox,
+                openssl,
+                curl,
+                tar,
+            })
+        }
+        _ => Err(missing.join("; ")),
+    }
+}
+
+/// The tools, or why the live tests cannot run here (checked once).
+pub fn requirements() -> Result<&'static Tools, String> {
+    static REQ: OnceLock<Result<Tools, String>> = OnceLock::new();
+    REQ.get_or_init(check_requirements)
+        .as_ref()
+        .map_err(|e| e.clone())
+}
+
+/// Held by a live test for its whole duration: the process-wide mutex and
+/// an exclusive flock on [`LOCK_FILE`]. Declare it first in a test so it is
+/// dropped last (after the daemons).
+pub struct Live {
+    pub tools: &'static Tools,
+    test: String,
+    started: Instant,
+    _flock: fs::File,
+    _mutex: MutexGuard<'static, ()>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        loud(&format!(
+            "[live] {} {} in {:.1} s",
+            self.test,
+            if thread::panicking() {
+                "FAILED"
+            } else {
+                "done"
+            },
+            self.started.elapsed().as_secs_f64()
+        ));
+    }
+}
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// Write a line to the real standard error, past libtest's output capture
+/// (which only intercepts the print macros), so it shows for passing tests.
+pub fn loud(msg: &str) {
+    let mut e = io::stderr().lock();
+    let _ = writeln!(e, "{msg}");
+}
+
+/// Enter a live test: `let Some(live) = support::live("name") else { return };`
+///
+/// Without the requirements: panics when `CI` is set (live tests never skip
+/// silently on CI), otherwise prints a loud `SKIPPED` and returns `None`.
+pub fn live(test: &str) -> Option<Live> {
+    let tools = match requirements() {
+        Ok(t) => t,
+        Err(why) => {
+            if on_ci() {
+                panic!(
+                    "live test `{test}` cannot run: {why}. CI is set, so missing requirements \
+                     are fatal (run scripts/test as root; it installs the packages)"
+                );
+            }
+            loud(&format!(
+                "\n******** SKIPPED: live test `{test}`: {why} (set up with scripts/test; \
+                 with CI set this is a failure) ********\n"
+            ));
+            return None;
+        }
+    };
+    let mutex = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(LOCK_FILE)
+        .unwrap_or_else(|e| panic!("{LOCK_FILE}: {e}"));
+    // SAFETY: flock on a valid, owned descriptor.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    if rc != 0 {
+        panic!("flock {LOCK_FILE}: {}", io::Error::last_os_error());
+    }
+    Some(Live {
+        tools,
+        test: test.to_string(),
+        started: Instant::now(),
+        _flock: file,
+        _mutex: mutex,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// HTTP over unix sockets
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("response is not JSON ({e}): {}", self.text()))
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Read an HTTP head (start line and headers) up to the empty line. `None`
+/// at a clean end of stream before any byte.
+fn read_head<R: BufRead>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            return if head.is_empty() {
+                Ok(None)
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "end of stream inside an HTTP head",
+                ))
+            };
+        }
+        let blank = line == b"\r\n" || line == b"\n";
+        if blank && head.is_empty() {
+            continue;
+        }
+        head.extend_from_slice(&line);
+        if blank {
+            return Ok(Some(head));
+        }
+        if head.len() > 64 * 1024 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "HTTP head too long",
+            ));
+        }
+    }
+}
+
+fn owned_headers(hs: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    hs.iter()
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).trim().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Read a body framed by Content-Length or chunked encoding; without either,
+/// to the end of the stream when `until_eof`, else empty.
+fn read_body<R: BufRead>(
+    r: &mut R,
+    headers: &[(String, String)],
+    until_eof: bool,
+) -> io::Result<Vec<u8>> {
+    let invalid = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
+    if header(headers, "transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    {
+        let mut body = Vec::new();
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line)?;
+            let size_text = line.split(';').next().unwrap_or("").trim();
+            let size = usize::from_str_radix(size_text, 16)
+                .map_err(|e| invalid(format!("bad chunk size {size_text:?}: {e}")))?;
+            if size == 0 {
+                // Trailers up to the empty line.
+                loop {
+                    let mut t = String::new();
+                    if r.read_line(&mut t)? == 0 || t.trim().is_empty() {
+                        return Ok(body);
+                    }
+                }
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            r.read_exact(&mut body[start..])?;
+            let mut crlf = String::new();
+            r.read_line(&mut crlf)?;
+        }
+    }
+    if let Some(cl) = header(headers, "content-length") {
+        let n: usize = cl
+            .parse()
+            .map_err(|e| invalid(format!("bad Content-Length {cl:?}: {e}")))?;
+        let mut body = vec![0; n];
+        r.read_exact(&mut body)?;
+        return Ok(body);
+    }
+    let mut body = Vec::new();
+    if until_eof {
+        r.read_to_end(&mut body)?;
+    }
+    Ok(body)
+}
+
+/// One HTTP/1.1 request over a unix socket (`Connection: close`).
+pub fn http_unix(
+    sock: &Path,
+    method: &str,
+    path: &str,
+    body: Option<(&str, &[u8])>,
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
+    let mut s = UnixStream::connect(sock)?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n");
+    if let Some((ctype, b)) = body {
+        req.push_str(&format!(
+            "Content-Type: {ctype}\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    if let Some((_, b)) = body {
+        s.write_all(b)?;
+    }
+    s.flush()?;
+    let mut r = BufReader::new(s);
+    let head = read_head(&mut r)?.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed without an answer",
+        )
+    })?;
+    let mut hs = [httparse::EMPTY_HEADER; 64];
+    let mut resp = httparse::Response::new(&mut hs);
+    resp.parse(&head)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("bad HTTP answer: {e}")))?;
+    let status = resp.code.unwrap_or(0);
+    let headers = owned_headers(resp.headers);
+    let body = if method == "HEAD" || status == 204 || status == 304 {
+        Vec::new()
+    } else {
+        read_body(&mut r, &headers, true)?
+    };
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------
+
+/// A loopback TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind 127.0.0.1:0: {e}"));
+    l.local_addr()
+        .unwrap_or_else(|e| panic!("local_addr: {e}"))
+        .port()
+}
+
+/// Poll `f` every 100 ms until it gives `Some`, or `None` after `timeout`.
+pub fn poll<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The last `n` lines of a file (for failure messages).
+pub fn tail(path: &Path, n: usize) -> String {
+    match fs::read(path) {
+        Ok(b) => {
+            let t = String::from_utf8_lossy(&b);
+            let lines: Vec<&str> = t.lines().collect();
+            lines[lines.len().saturating_sub(n)..].join("\n")
+        }
+        Err(e) => format!("({}: {e})", path.display()),
+    }
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+fn send_signal(pid: u32, sig: libc::c_int) -> io::Result<()> {
+    let pid = libc::pid_t::try_from(pid)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
+    // SAFETY: kill(2) with a specific positive pid.
+    if pid > 0 && unsafe { libc::kill(pid, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Decode the octal escapes (`\040`) of /proc/self/mountinfo.
+fn unescape_mount(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && let Some(v) = s
+                .get(i + 1..i + 4)
+                .and_then(|o| u8::from_str_radix(o, 8).ok())
+        {
+            out.push(v);
+            i += 4;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Detach-unmount everything mounted at or under `dir`, deepest first.
+pub fn unmount_under(dir: &Path) {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let prefix = dir.as_os_str().as_bytes();
+    let mut points: Vec<Vec<u8>> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(unescape_mount)
+        .filter(|p| p == prefix || (p.starts_with(prefix) && p.get(prefix.len()) == Some(&b'/')))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    points.dedup();
+    for p in points {
+        if let Ok(c) = std::ffi::CString::new(p.clone()) {
+            // SAFETY: a valid NUL-terminated path.
+            let rc = unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+            if rc != 0 {
+                eprintln!(
+                    "harness: umount {}: {}",
+                    String::from_utf8_lossy(&p),
+                    io::Error::last_os_error()
+                );
+            }
+        }
+    }
+}
+
+/// Pids of processes whose command line mentions `dir` (the daemon's
+/// containerd, shims: all started by the daemon in that unique directory).
+pub fn processes_under(dir: &Path) -> Vec<u32> {
+    let needle = dir.as_os_str().as_bytes();
+    let me = std::process::id();
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.windows(needle.len()).any(|w| w == needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// The daemon
+// ---------------------------------------------------------------------------
+
+/// How to start a [`Daemon`].
+#[derive(Debug, Clone, Default)]
+pub struct DaemonOpts {
+    /// daemon.json text, written to D/daemon.json and passed with `--config-file`.
+    pub config: Option<String>,
+    /// Extra dockerd flags, after the harness's own.
+    pub args: Vec<String>,
+    /// Extra environment for dockerd.
+    pub env: Vec<(String, String)>,
+}
+
+impl DaemonOpts {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn arg(mut self, a: impl Into<String>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn config(mut self, text: impl Into<String>) -> Self {
+        self.config = Some(text.into());
+        self
+    }
+
+    pub fn env(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+}
+
+/// A private dockerd. Stopped, unmounted and removed on drop.
+pub struct Daemon {
+    /// The unique directory D (0755, under /tmp).
+    pub dir: PathBuf,
+    /// D/docker.sock
+    pub sock: PathBuf,
+    /// D/daemon.json when a config was given.
+    pub config_path: Option<PathBuf>,
+    /// D/dockerd.log
+    pub log: PathBuf,
+    /// The full dockerd command line (argv[0] included).
+    pub argv: Vec<String>,
+    pid: u32,
+    child: Option<Child>,
+    tools: &'static Tools,
+    image: Option<String>,
+}
+
+impl Daemon {
+    /// Start a daemon and wait for `/_ping`; panics with the log tail when it
+    /// does not come up.
+    pub fn start(live: &Live, opts: DaemonOpts) -> Daemon {
+        match Daemon::try_start(live, opts) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Start a daemon; `Err` (with the log tail) when it exits or does not
+    /// answer within [`START_TIMEOUT`]. The directory is cleaned up either way.
+    pub fn try_start(live: &Live, opts: DaemonOpts) -> Result<Daemon, String> {
+        let tools = live.tools;
+        let dir = tempfile::Builder::new()
+            .prefix("dockhard-live-")
+            .tempdir_in("/tmp")
+            .map_err(|e| format!("cannot create a temp dir under /tmp: {e}"))?
+            .keep();
+        // userns-remap needs o+x on every parent of the data root.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("chmod {}: {e}", dir.display()))?;
+        let sock = dir.join("docker.sock");
+        let log = dir.join("dockerd.log");
+        let mut argv: Vec<String> = vec![
+            tools.dockerd.display().to_string(),
+            "--data-root".to_string(),
+            dir.join("data").display().to_string(),
+            "--exec-root".to_string(),
+            dir.join("exec").display().to_string(),
+            "--pidfile".to_string(),
+            dir.join("pid").display().to_string(),
+            "-H".to_string(),
+            format!("unix://{}", sock.display()),
+            "--storage-driver".to_string(),
+            "vfs".to_string(),
+        ];
+        let mut config_path = None;
+        if let Some(text) = &opts.config {
+            let p = dir.join("daemon.json");
+            fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+            argv.push("--config-file".to_string());
+            argv.push(p.display().to_string());
+            config_path = Some(p);
+        }
+        argv.extend(opts.args.iter().cloned());
+        let logf = fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let logf2 = logf
+            .try_clone()
+            .map_err(|e| format!("{}: {e}", log.display()))?;
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(logf)
+            .stderr(logf2);
+        for k in [
+            "DOCKER_HOST",
+            "DOCKER_TLS_VERIFY",
+            "DOCKER_CERT_PATH",
+            "DOCKER_CONFIG",
+            "DOCKER_CONTEXT",
+        ] {
+            cmd.env_remove(k);
+        }
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(format!("cannot start {}: {e}", argv[0]));
+            }
+        };
+        let mut d = Daemon {
+            pid: child.id(),
+            child: Some(child),
+            dir,
+            sock,
+            config_path,
+            log,
+            argv,
+            tools,
+            image: None,
+        };
+        d.wait_ready()?;
+        Ok(d)
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                self.child = None;
+                return Err(format!(
+                    "dockerd exited during start ({status}); argv: {:?}\n--- {} (tail) ---\n{}",
+                    self.argv,
+                    self.log.display(),
+                    tail(&self.log, 40)
+                ));
+            }
+            if let Ok(r) = http_unix(&self.sock, "GET", "/_ping", None, Duration::from_secs(2))
+                && r.status == 200
+            {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "dockerd did not answer /_ping on {} within {:?}; argv: {:?}\n--- {} (tail) ---\n{}",
+                    self.sock.display(),
+                    START_TIMEOUT,
+                    self.argv,
+                    self.log.display(),
+                    tail(&self.log, 40)
+                ));
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The dockerd process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// `unix://D/docker.sock`
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.sock.display())
+    }
+
+    /// The tail of the daemon's log.
+    pub fn log_tail(&self, n: usize) -> String {
+        tail(&self.log, n)
+    }
+
+    /// One API request; panics when the socket does not answer.
+    pub fn request(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> HttpResponse {
+        http_unix(&self.sock, method, path, body, Duration::from_secs(30)).unwrap_or_else(|e| {
+            panic!(
+                "{method} {path} on {}: {e}\n--- dockerd log (tail) ---\n{}",
+                self.sock.display(),
+                self.log_tail(30)
+            )
+        })
+    }
+
+    /// `GET path` as JSON; panics unless the status is 200.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let r = self.request("GET", path, None);
+        if r.status != 200 {
+            panic!("GET {path}: HTTP {}: {}", r.status, r.text());
+        }
+        r.json()
+    }
+
+    /// `GET /info`
+    pub fn info(&self) -> serde_json::Value {
+        self.get_json("/info")
+    }
+
+    /// Send SIGHUP (reload the configuration file).
+    pub fn sighup(&self) {
+        send_signal(self.pid, libc::SIGHUP)
+            .unwrap_or_else(|e| panic!("SIGHUP to dockerd {}: {e}", self.pid));
+    }
+
+    /// How many reloads the daemon has logged so far.
+    pub fn reload_count(&self) -> usize {
+        fs::read_to_string(&self.log)
+            .map(|t| t.matches("Reloaded configuration").count())
+            .unwrap_or(0)
+    }
+
+    /// SIGHUP, then wait until the daemon logs that the reload was applied.
+    /// Panics (with the log tail) when it does not within 20 s.
+    pub fn reload(&self) {
+        let before = self.reload_count();
+        self.sighup();
+        if poll(Duration::from_secs(20), || {
+            (self.reload_count() > before).then_some(())
+        })
+        .is_none()
+        {
+            panic!(
+                "dockerd {} did not log `Reloaded configuration` after SIGHUP\n--- log (tail) ---\n{}",
+                self.pid,
+                self.log_tail(30)
+            );
+        }
+    }
+
+    /// Poll `/info` until `pred` holds (20 s); returns that `/info`.
+    pub fn wait_info(
+        &self,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let mut last = serde_json::Value::Null;
+        let got = poll(Duration::from_secs(20), || {
+            let i = self.info();
+            if pred(&i) {
+                Some(i)
+            } else {
+                last = i;
+                None
+            }
+        });
+        got.unwrap_or_else(|| {
+            panic!(
+                "dockerd {}: /info never showed {what}; last /info: {last}\n--- log (tail) ---\n{}",
+                self.pid,
+                self.log_tail(30)
+            )
+        })
+    }
+
+    /// Rewrite D/daemon.json (the daemon keeps running with the old one).
+    pub fn write_config(&self, text: &str) {
+        let p = self
+            .config_path
+            .as_ref()
+            .unwrap_or_else(|| panic!("this daemon was started without --config-file"));
+        fs::write(p, text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+
+    /// Run the docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new(&self.tools.docker)
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .env("DOCKER_CONFIG", self.dir.join("cli"))
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.tools.docker.display()))
+    }
+
+    /// Run the docker CLI; panics (with the daemon log tail) unless it succeeds.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        if !out.status.success() {
+            panic!(
+                "docker {args:?} failed ({}):\nstdout: {}\nstderr: {}\n--- dockerd log (tail) ---\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+                self.log_tail(30)
+            );
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Import the busybox image into this daemon (once); returns its name.
+    pub fn busybox_image(&mut self) -> String {
+        if let Some(i) = &self.image {
+            return i.clone();
+        }
+        let rootfs = self.dir.join("rootfs");
+        let bin = rootfs.join("bin");
+        fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+        fs::copy(&self.tools.busybox, bin.join("busybox"))
+            .unwrap_or_else(|e| panic!("copy {}: {e}", self.tools.busybox.display()));
+        for link in ["sh", "sleep", "echo", "cat", "id", "true"] {
+            std::os::unix::fs::symlink("busybox", bin.join(link))
+                .unwrap_or_else(|e| panic!("symlink {link}: {e}"));
+        }
+        let tarball = self.dir.join("rootfs.tar");
+        run_ok(
+            Command::new(&self.tools.tar)
+                .arg("-C")
+                .arg(&rootfs)
+                .arg("--numeric-owner")
+                .arg("-cf")
+                .arg(&tarball)
+                .arg("."),
+        );
+        let t = tarball.display().to_string();
+        self.docker_ok(&["import", &t, IMAGE]);
+        self.image = Some(IMAGE.to_string());
+        IMAGE.to_string()
+    }
+
+    /// `docker run --rm IMAGE cmd...`; returns its standard output.
+    pub fn run_container(&mut self, cmd: &[&str]) -> String {
+        let image = self.busybox_image();
+        let mut args = vec!["run", "--rm", image.as_str()];
+        args.extend_from_slice(cmd);
+        self.docker_ok(&args)
+    }
+
+    /// Stop the daemon now (drop does the same).
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(None) = child.try_wait() {
+            // Containers first (live-restore would leave them running).
+            if let Ok(r) = http_unix(
+                &self.sock,
+                "GET",
+                "/containers/json?all=1",
+                None,
+                Duration::from_secs(5),
+            ) && r.status == 200
+                && let Ok(serde_json::Value::Array(cs)) = serde_json::from_slice(&r.body)
+            {
+                for c in cs {
+                    if let Some(id) = c.get("Id").and_then(|v| v.as_str()) {
+                        let _ = http_unix(
+                            &self.sock,
+                            "DELETE",
+                            &format!("/containers/{id}?force=1"),
+                            None,
+                            Duration::from_secs(15),
+                        );
+                    }
+                }
+            }
+            let _ = send_signal(self.pid, libc::SIGTERM);
+            let deadline = Instant::now() + STOP_TIMEOUT;
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        thread::sleep(Duration::from_millis(50))
+                    }
+                    _ => {
+                        eprintln!(
+                            "harness: dockerd {} did not stop within {STOP_TIMEOUT:?}; SIGKILL",
+                            self.pid
+                        );
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                }
+            }
+        }
+        // Whatever the daemon started in D and left behind (containerd after
+        // a SIGKILL, shims): their command lines name our unique directory.
+        for _ in 0..3 {
+            let left = processes_under(&self.dir);
+            if left.is_empty() {
+                break;
+            }
+            for pid in left {
+                eprintln!(
+                    "harness: killing leftover pid {pid} under {}",
+                    self.dir.display()
+                );
+                let _ = send_signal(pid, libc::SIGKILL);
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            eprintln!(
+                "--- dockerd {} log {} (tail) ---\n{}\n---",
+                self.pid,
+                self.log.display(),
+                self.log_tail(40)
+            );
+        }
+        self.stop();
+        unmount_under(&self.dir);
+        if std::env::var_os("DOCKHARD_LIVE_KEEP").is_some() {
+            eprintln!("harness: keeping {}", self.dir.display());
+            return;
+        }
+        if let Err(e) = fs::remove_dir_all(&self.dir) {
+            eprintln!("harness: cannot remove {}: {e}", self.dir.display());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Authorization plugin
+// ---------------------------------------------------------------------------
+
+/// What a plugin was asked.
+#[derive(Debug, Clone, Default)]
+pub struct PluginStats {
+    /// Requests by path (`/Plugin.Activate`, `/AuthZPlugin.AuthZReq`, ...).
+    pub by_path: BTreeMap<String, usize>,
+    /// `METHOD URI` of each AuthZReq.
+    pub authz_requests: Vec<String>,
+}
+
+/// A real authorization plugin on `/run/docker/plugins/NAME.sock` that
+/// allows every request and counts them.
+pub struct AuthzPlugin {
+    pub name: String,
+    pub sock: PathBuf,
+    stats: Arc<Mutex<PluginStats>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub const PLUGIN_DIR: &str = "/run/docker/plugins";
+
+impl AuthzPlugin {
+    /// Listen on a unique `/run/docker/plugins/dh-authz-PID-N.sock`.
+    pub fn start() -> AuthzPlugin {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "dh-authz-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        fs::create_dir_all(PLUGIN_DIR).unwrap_or_else(|e| panic!("{PLUGIN_DIR}: {e}"));
+        let sock = Path::new(PLUGIN_DIR).join(format!("{name}.sock"));
+        let _ = fs::remove_file(&sock);
+        let listener =
+            UnixListener::bind(&sock).unwrap_or_else(|e| panic!("bind {}: {e}", sock.display()));
+        let stats = Arc::new(Mutex::new(PluginStats::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (st, sp) = (stats.clone(), stop.clone());
+        let thread = thread::spawn(move || {
+            for conn in listener.incoming() {
+                if sp.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let st = st.clone();
+                let sp = sp.clone();
+                thread::spawn(move || serve_plugin_conn(conn, &st, &sp));
+            }
+        });
+        AuthzPlugin {
+            name,
+            sock,
+            stats,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn stats(&self) -> PluginStats {
+        self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Requests seen on `path`.
+    pub fn count(&self, path: &str) -> usize {
+        self.stats().by_path.get(path).copied().unwrap_or(0)
+    }
+
+    /// AuthZReq calls seen so far.
+    pub fn authz_requests(&self) -> usize {
+        self.count("/AuthZPlugin.AuthZReq")
+    }
+}
+
+impl Drop for AuthzPlugin {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop.
+        let _ = UnixStream::connect(&self.sock);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = fs::remove_file(&self.sock);
+    }
+}
+
+fn serve_plugin_conn(conn: UnixStream, stats: &Mutex<PluginStats>, stop: &AtomicBool) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(60)));
+    let Ok(mut w) = conn.try_clone() else { return };
+    let mut r = BufReader::new(conn);
+    while !stop.load(Ordering::SeqCst) {
+        let Ok(Some(head)) = read_head(&mut r) else {
+            return;
+        };
+        let mut hs = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut hs);
+        if req.parse(&head).is_err() {
+            return;
+        }
+        let path = req.path.unwrap_or("").to_string();
+        let headers = owned_headers(req.headers);
+        let Ok(body) = read_body(&mut r, &headers, false) else {
+            return;
+        };
+        {
+            let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
+            *s.by_path.entry(path.clone()).or_default() += 1;
+            if path == "/AuthZPlugin.AuthZReq" {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                let m = v
+                    .get("RequestMethod")
+                    .and_then(|x| x.as_str())
+                    .unwrap_or("?");
+                // moby's authorization.Request tags it `RequestUri`.
+                let u = ["RequestUri", "RequestURI"]
+                    .iter()
+                    .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
+                    .unwrap_or("?");
+                s.authz_requests.push(format!("{m} {u}"));
+            }
+        }
+        let (status, answer) = match path.as_str() {
+            "/Plugin.Activate" => ("200 OK", r#"{"Implements":["authz"]}"#),
+            "/AuthZPlugin.AuthZReq" | "/AuthZPlugin.AuthZRes" => ("200 OK", r#"{"Allow":true}"#),
+            _ => (
+                "404 Not Found",
+                r#"{"Err":"not implemented by the dockhard test plugin"}"#,
+            ),
+        };
+        let resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/vnd.docker.plugins.v1.2+json\r\nContent-Length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
+        if w.write_all(resp.as_bytes())
+            .and_then(|_| w.flush())
+            .is_err()
+        {
+            return;
+        }
+        if header(&headers, "connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// TLS material
+// ---------------------------------------------------------------------------
+
+/// A CA, a server certificate (SAN 127.0.0.1, localhost) and a client
+/// certificate, ECDSA P-256, in `dir`. Keys are mode 0400, owned by root.
+#[derive(Debug, Clone)]
+pub struct Certs {
+    pub dir: PathBuf,
+    pub ca: PathBuf,
+    pub ca_key: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+}
+
+const OPENSSL_CNF: &str = "\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = dockhard-test
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1,DNS:localhost
+[client]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+";
+
+impl Certs {
+    /// Generate into `dir` (created) with the `openssl` CLI.
+    pub fn generate(live: &Live, dir: &Path) -> Certs {
+        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let cnf = dir.join("openssl.cnf");
+        fs::write(&cnf, OPENSSL_CNF).unwrap_or_else(|e| panic!("{}: {e}", cnf.display()));
+        let c = Certs {
+            dir: dir.to_path_buf(),
+            ca: dir.join("ca.pem"),
+            ca_key: dir.join("ca-key.pem"),
+            server_cert: dir.join("server-cert.pem"),
+            server_key: dir.join("server-key.pem"),
+            client_cert: dir.join("client-cert.pem"),
+            client_key: dir.join("client-key.pem"),
+        };
+        let ossl = || {
+            let mut cmd = Command::new(&live.tools.openssl);
+            cmd.current_dir(dir).env("OPENSSL_CONF", &cnf);
+            cmd
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        run_ok(
+            ossl()
+                .args(["req", "-x509", "-config"])
+                .arg(&cnf)
+                .args([
+                    "-extensions",
+                    "v3_ca",
+                    "-days",
+                    "7",
+                    "-subj",
+                    "/CN=dockhard-test-ca",
+                ])
+                .args(ec)
+                .arg("-keyout")
+                .arg(&c.ca_key)
+                .arg("-out")
+                .arg(&c.ca),
+        );
+        for (cert, key, ext, cn) in [
+            (&c.server_cert, &c.server_key, "server", "/CN=localhost"),
+            (
+                &c.client_cert,
+                &c.client_key,
+                "client",
+                "/CN=dockhard-test-client",
+            ),
+        ] {
+            let csr = dir.join(format!("{ext}.csr"));
+            run_ok(
+                ossl()
+                    .args(["req", "-new", "-config"])
+                    .arg(&cnf)
+                    .args(["-subj", cn])
+                    .args(ec)
+                    .arg("-keyout")
+                    .arg(key)
+                    .arg("-out")
+                    .arg(&csr),
+            );
+            run_ok(
+                ossl()
+                    .args(["x509", "-req", "-days", "7", "-set_serial"])
+                    .arg(format!("{}", 1000 + cert.as_os_str().len()))
+                    .arg("-in")
+                    .arg(&csr)
+                    .arg("-CA")
+                    .arg(&c.ca)
+                    .arg("-CAkey")
+                    .arg(&c.ca_key)
+                    .arg("-extfile")
+                    .arg(&cnf)
+                    .args(["-extensions", ext])
+                    .arg("-out")
+                    .arg(cert),
+            );
+        }
+        for k in [&c.ca_key, &c.server_key, &c.client_key] {
+            fs::set_permissions(k, fs::Permissions::from_mode(0o400))
+                .unwrap_or_else(|e| panic!("chmod {}: {e}", k.display()));
+        }
+        c
+    }
+
+    /// dockerd flags for a verifying TLS listener with these certificates.
+    pub fn tlsverify_flags(&self) -> Vec<String> {
+        vec![
+            "--tlsverify".to_string(),
+            format!("--tlscacert={}", self.ca.display()),
+            format!("--tlscert={}", self.server_cert.display()),
+            format!("--tlskey={}", self.server_key.display()),
+        ]
+    }
+
+    /// `curl` over HTTPS to `https://127.0.0.1:port{path}`, with or without
+    /// the client certificate; `Ok(body)` or `Err(curl's complaint)`.
+    pub fn curl(
+        &self,
+        live: &Live,
+        port: u16,
+        path: &str,
+        with_client_cert: bool,
+    ) -> Result<String, String> {
+        let mut cmd = Command::new(&live.tools.curl);
+        cmd.args(["-sS", "--max-time", "10", "--cacert"])
+            .arg(&self.ca);
+        if with_client_cert {
+            cmd.arg("--cert")
+                .arg(&self.client_cert)
+                .arg("--key")
+                .arg(&self.client_key);
+        }
+        cmd.arg(format!("https://127.0.0.1:{port}{path}"));
+        let out = cmd.output().map_err(|e| format!("cannot run curl: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!(
+                "curl {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Syslog listener
+// ---------------------------------------------------------------------------
+
+/// A UDP syslog receiver on 127.0.0.1 collecting datagrams as lines.
+pub struct SyslogListener {
+    pub port: u16,
+    lines: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SyslogListener {
+    pub fn start() -> SyslogListener {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind udp: {e}"));
+        let port = sock
+            .local_addr()
+            .unwrap_or_else(|e| panic!("local_addr: {e}"))
+            .port();
+        let _ = sock.set_read_timeout(Some(Duration::from_millis(200)));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (l, s) = (lines.clone(), stop.clone());
+        let thread = thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while !s.load(Ordering::SeqCst) {
+                if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                    let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
+                    l.lock().unwrap_or_else(|p| p.into_inner()).push(text);
+                }
+            }
+        });
+        SyslogListener {
+            port,
+            lines,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `udp://127.0.0.1:PORT`
+    pub fn address(&self) -> String {
+        format!("udp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Wait (10 s) for a line containing `needle`.
+    pub fn wait_for(&self, needle: &str) -> Option<String> {
+        poll(Duration::from_secs(10), || {
+            self.lines().into_iter().find(|l| l.contains(needle))
+        })
+    }
+}
+
+impl Drop for SyslogListener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
