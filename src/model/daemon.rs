@@ -387,6 +387,11 @@ fn compute_with(
     (eff, file)
 }
 
+/// Seconds of uncertainty in a process start time from /proc (boot time and
+/// start are whole seconds, mtimes too): edits within this many seconds of the
+/// start are not reported as made after it.
+const START_TIME_SLACK: i64 = 2;
+
 fn build_running(snap: &Snapshot, d: &DaemonEvidence) -> DaemonModel {
     let plan = running_plan(snap, d);
     let words = plan.running.clone().unwrap_or_default();
@@ -397,7 +402,7 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence) -> DaemonModel {
 
     // daemon.json changed after the daemon started?
     let modified = match (&file, d.start_time) {
-        (Some(f), Some(start)) => f.meta.as_ref().filter(|m| m.mtime > start).map(|m| {
+        (Some(f), Some(start)) => f.meta.as_ref().filter(|m| m.mtime > start + START_TIME_SLACK).map(|m| {
             Evidence::new(
                 Source::File,
                 running_cfg.config_path.path.clone(),

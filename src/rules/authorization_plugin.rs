@@ -29,7 +29,14 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         .as_ref()
         .and_then(|l| l.authorization_plugins.as_ref())
     {
-        Some((names, e)) => (names.clone(), vec![e.clone()]),
+        Some((names, e)) => {
+            // Where they were configured, as provenance.
+            let mut ev = vec![e.clone()];
+            if let Ok(cfg) = cx.view.config.as_ref() {
+                ev.extend(cfg.list("authorization-plugins").into_iter().map(|(_, e)| e));
+            }
+            (names.clone(), ev)
+        }
         None => match config(cx) {
             Err(o) => return o,
             Ok(cfg) => {

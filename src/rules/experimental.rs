@@ -22,10 +22,10 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     match live_or_config(cx, live, |c| c.bool("experimental")) {
         Err(o) => o,
         Ok((false, e, w)) => Outcome::pass("experimental features are off")
-            .with(e)
+            .with_all(e)
             .with_warnings(w),
         Ok((true, e, w)) => Outcome::fail("experimental features are enabled")
-            .with(e)
+            .with_all(e)
             .with_warnings(w),
     }
 }

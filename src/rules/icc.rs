@@ -24,10 +24,10 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     match live_or_config(cx, live, |c| c.bool("icc")) {
         Err(o) => o,
         Ok((false, e, w)) => Outcome::pass("inter-container communication is disabled (icc=false)")
-            .with(e)
+            .with_all(e)
             .with_warnings(w),
         Ok((true, e, w)) => Outcome::fail("inter-container communication is enabled (icc=true)")
-            .with(e)
+            .with_all(e)
             .with_warnings(w),
     }
 }

@@ -34,10 +34,10 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     }) {
         Err(o) => o,
         Ok((true, e, w)) => Outcome::pass("live restore is enabled")
-            .with(e)
+            .with_all(e)
             .with_warnings(w),
         Ok((false, e, w)) => Outcome::fail("live restore is disabled")
-            .with(e)
+            .with_all(e)
             .with_warnings(w),
     }
 }

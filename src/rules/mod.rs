@@ -249,13 +249,28 @@ pub(crate) fn is_running(cx: &Ctx<'_>) -> bool {
 /// from the configuration. A value read from a daemon.json that changed
 /// after the daemon started, with no live value to confirm it, is not
 /// evidence of what runs: that is an `error`.
-pub(crate) fn live_or_config<T: Clone>(
+///
+/// With a live value, the configuration's own answer is kept beside it as
+/// provenance (where the value was set), and a disagreement is a warning.
+pub(crate) fn live_or_config<T: Clone + PartialEq + std::fmt::Debug>(
     cx: &Ctx<'_>,
     live: Option<&(T, Evidence)>,
     from_config: impl FnOnce(&crate::model::config::Effective) -> (T, Evidence),
-) -> Result<(T, Evidence, Vec<String>), Outcome> {
+) -> Result<(T, Vec<Evidence>, Vec<String>), Outcome> {
     if let Some((v, e)) = live {
-        return Ok((v.clone(), e.clone(), Vec::new()));
+        let mut evidence = vec![e.clone()];
+        let mut warnings = Vec::new();
+        if let Ok(cfg) = cx.view.config.as_ref() {
+            let (cv, ce) = from_config(cfg);
+            if &cv != v {
+                warnings.push(format!(
+                    "the daemon reports {v:?} but its configuration says {cv:?} ({}: {})",
+                    ce.location, ce.detail
+                ));
+            }
+            evidence.push(ce);
+        }
+        return Ok((v.clone(), evidence, warnings));
     }
     let cfg = config(cx)?;
     let (v, e) = from_config(cfg);
@@ -280,5 +295,5 @@ pub(crate) fn live_or_config<T: Clone>(
             warnings.push(format!("judged from the configuration: {why}"));
         }
     }
-    Ok((v, e, warnings))
+    Ok((v, vec![e], warnings))
 }

@@ -36,11 +36,11 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         Err(o) => o,
         Ok((d, e, w)) if LOCAL_DRIVERS.contains(&d.as_str()) => {
             Outcome::fail(format!("the log driver `{d}` keeps logs on this host only"))
-                .with(e)
+                .with_all(e)
                 .with_warnings(w)
         }
         Ok((d, e, w)) => Outcome::pass(format!("the log driver `{d}` sends logs off the host"))
-            .with(e)
+            .with_all(e)
             .with_warnings(w),
     }
 }

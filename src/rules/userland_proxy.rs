@@ -21,10 +21,10 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     match live_or_config(cx, None, |c| c.bool("userland-proxy")) {
         Err(o) => o,
         Ok((false, e, w)) => Outcome::pass("the userland proxy is disabled (userland-proxy=false)")
-            .with(e)
+            .with_all(e)
             .with_warnings(w),
         Ok((true, e, w)) => Outcome::fail("the userland proxy is enabled (userland-proxy=true)")
-            .with(e)
+            .with_all(e)
             .with_warnings(w),
     }
 }

@@ -31,13 +31,21 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             opts.iter()
                 .any(|o| o == n || o.starts_with(&format!("{n},")))
         };
-        return if has("name=userns") {
-            Outcome::pass("user namespace remapping is active").with(e.clone())
+        // Where remapping was configured, as provenance.
+        let configured = cx
+            .view
+            .config
+            .as_ref()
+            .ok()
+            .map(|c| c.string("userns-remap").1);
+        let out = if has("name=userns") {
+            Outcome::pass("user namespace remapping is active")
         } else if has("name=rootless") {
-            Outcome::pass("the daemon runs rootless").with(e.clone())
+            Outcome::pass("the daemon runs rootless")
         } else {
-            Outcome::fail("containers run without user namespace remapping").with(e.clone())
+            Outcome::fail("containers run without user namespace remapping")
         };
+        return out.with(e.clone()).with_all(configured);
     }
     if cx.daemon.rootless {
         return Outcome::pass("the daemon runs rootless")
