@@ -33,7 +33,11 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             // Where they were configured, as provenance.
             let mut ev = vec![e.clone()];
             if let Ok(cfg) = cx.view.config.as_ref() {
-                ev.extend(cfg.list("authorization-plugins").into_iter().map(|(_, e)| e));
+                ev.extend(
+                    cfg.list("authorization-plugins")
+                        .into_iter()
+                        .map(|(_, e)| e),
+                );
             }
             (names.clone(), ev)
         }
