@@ -44,7 +44,7 @@ cleanup() {
     p=${f#/proc/}
     p=${p%/cmdline}
     [[ $p == "$$" ]] && continue
-    if tr '\0' ' ' <"$f" 2>/dev/null | grep -qF -- "$D"; then kill -KILL "$p" 2>/dev/null || true; fi
+    if tr '\0' ' ' 2>/dev/null <"$f" | grep -qF -- "$D"; then kill -KILL "$p" 2>/dev/null || true; fi
   done
   awk -v d="$D" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo |
     sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
