@@ -60,7 +60,12 @@ mod tests {
                 let start: usize = h.split([',', ' ']).next()?.parse().ok()?;
                 // `-0,0` for an empty old side; else 1-based.
                 let upto = start.saturating_sub(1).max(next_old);
-                let len = h.split(' ').next()?.split(',').nth(1).map_or(Some(1), |n| n.parse().ok())?;
+                let len = h
+                    .split(' ')
+                    .next()?
+                    .split(',')
+                    .nth(1)
+                    .map_or(Some(1), |n| n.parse().ok())?;
                 let upto = if len == 0 { start } else { upto };
                 for l in old_lines.get(next_old..upto)? {
                     out.push_str(l);
@@ -118,7 +123,10 @@ mod tests {
         assert_eq!(apply_patch("", &created), Some("{}\n".to_string()));
         let removed = unified_diff("/d.conf", Some("a\n"), None);
         assert!(removed.starts_with("--- a/d.conf\n+++ /dev/null\n"));
-        assert_eq!(unified_diff("/e", None, Some("")), "--- /dev/null\n+++ b/e\n");
+        assert_eq!(
+            unified_diff("/e", None, Some("")),
+            "--- /dev/null\n+++ b/e\n"
+        );
     }
 
     #[test]
