@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod cli;
 pub mod collect;
+pub mod fix;
 pub mod model;
 pub mod parse;
 pub mod report;

@@ -1,0 +1,573 @@
+//! The safe writer of `dockhard fix --apply` (all the I/O of `fix`).
+//!
+//! - [`backup`]: copies each file about to change into a new directory
+//!   `<root>/<UTC timestamp>-<pid>/` (0700; files 0600, written with
+//!   `O_EXCL|O_NOFOLLOW`) and writes `manifest.json` there atomically: the
+//!   original path, whether it existed, its mode, owner, size and SHA-256.
+//! - [`atomic_write`]: never follows a symbolic link (the path and each of
+//!   its parents are checked), writes a temporary file in the same directory
+//!   (`O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`, 0600), gives it the original
+//!   owner and mode (a new file: 0644, root when running as root), fsyncs,
+//!   renames it over the destination and fsyncs the directory. At every
+//!   moment the destination holds the old or the new content, never a
+//!   partial or empty file.
+//! - [`restore`]: puts every file of a backup set back with the same writer
+//!   (original owner and mode), removing the files that did not exist; all
+//!   backups are checked against the manifest before anything is written.
+//! - [`Lock`]: an exclusive `flock` on `/run/dockhard.lock`, failing fast
+//!   (or after a timeout) when another dockhard holds it.
+//!
+//! Errors name the operation and the path.
+
+use std::fmt;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Where backup sets go by default.
+pub const DEFAULT_BACKUP_ROOT: &str = "/var/lib/dockhard/backups";
+/// The lock file by default.
+pub const DEFAULT_LOCK_PATH: &str = "/run/dockhard.lock";
+/// File name of a backup set's manifest.
+pub const MANIFEST_NAME: &str = "manifest.json";
+
+/// An I/O failure: what was being done, to which path, and why.
+#[derive(Debug)]
+pub struct ApplyError {
+    /// `write`, `backup`, `restore`, `lock`, ...: what was being done.
+    pub op: String,
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+impl fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.op, self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for ApplyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn fail(op: &str, path: &Path, source: io::Error) -> ApplyError {
+    ApplyError {
+        op: op.to_string(),
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn other(op: &str, path: &Path, msg: String) -> ApplyError {
+    fail(op, path, io::Error::other(msg))
+}
+
+/// One file of a backup set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// The original path.
+    pub path: PathBuf,
+    /// Whether it existed (if not, a restore removes it).
+    pub existed: bool,
+    /// Permission bits (`0o644`), owner and group, of the original.
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    /// Hex SHA-256 of the original content.
+    pub sha256: Option<String>,
+    /// File name of the copy inside the backup directory.
+    pub backup: Option<String>,
+}
+
+/// The manifest of a backup set (`manifest.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    /// UTC time of the backup, `2025-01-31T12:00:00Z`.
+    pub created: String,
+    /// Nanoseconds since the epoch, to order sets made in the same second.
+    pub created_unix_nanos: u128,
+    pub pid: u32,
+    pub entries: Vec<ManifestEntry>,
+}
+
+/// A backup set on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSet {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+/// `(year, month, day, hour, minute, second)` in UTC of a Unix time.
+fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Howard Hinnant's days_from_civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let small = |v: i64| u32::try_from(v).unwrap_or(0);
+    let smallu = |v: u64| u32::try_from(v).unwrap_or(0);
+    (
+        y,
+        small(m),
+        small(d),
+        smallu(rem / 3600),
+        smallu(rem % 3600 / 60),
+        smallu(rem % 60),
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, bytes);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Refuse `path` if it or one of its parents is a symbolic link.
+fn check_no_symlinks(op: &str, path: &Path) -> Result<(), ApplyError> {
+    let mut cur = PathBuf::new();
+    for c in path.components() {
+        cur.push(c);
+        if matches!(
+            c,
+            Component::RootDir | Component::CurDir | Component::Prefix(_)
+        ) {
+            continue;
+        }
+        if matches!(c, Component::ParentDir) {
+            return Err(other(op, path, "refusing a path with `..`".to_string()));
+        }
+        match fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(other(
+                    op,
+                    path,
+                    format!(
+                        "refusing to follow the symbolic link {} (dockhard never writes through links)",
+                        cur.display()
+                    ),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(fail(op, &cur, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Owner and mode to give a written file.
+#[derive(Debug, Clone, Copy)]
+struct Owner {
+    mode: u32,
+    uid: Option<u32>,
+    gid: Option<u32>,
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn parent_of(op: &str, path: &Path) -> Result<PathBuf, ApplyError> {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => Ok(p.to_path_buf()),
+        Some(_) => Ok(PathBuf::from(".")),
+        None => Err(other(op, path, "not a file path".to_string())),
+    }
+}
+
+/// The writer shared by [`atomic_write`], backups and restores.
+fn write_with(op: &str, path: &Path, bytes: &[u8], owner: Owner) -> Result<(), ApplyError> {
+    check_no_symlinks(op, path)?;
+    let dir = parent_of(op, path)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| other(op, path, "not a file path".to_string()))?;
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.dockhard-{}-{n}.tmp", std::process::id()));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&tmp)
+        .map_err(|e| fail(&format!("{op}: create a temporary file for"), path, e))?;
+    let result = (|| {
+        f.write_all(bytes)
+            .map_err(|e| fail(&format!("{op}: write temporary file"), &tmp, e))?;
+        if owner.uid.is_some() || owner.gid.is_some() {
+            std::os::unix::fs::fchown(&f, owner.uid, owner.gid)
+                .map_err(|e| fail(&format!("{op}: set the owner of"), &tmp, e))?;
+        }
+        f.set_permissions(fs::Permissions::from_mode(owner.mode & 0o7777))
+            .map_err(|e| fail(&format!("{op}: set the mode of"), &tmp, e))?;
+        f.sync_all()
+            .map_err(|e| fail(&format!("{op}: fsync"), &tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| fail(&format!("{op}: rename over"), path, e))
+    })();
+    drop(f);
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(op, &dir)
+}
+
+fn sync_dir(op: &str, dir: &Path) -> Result<(), ApplyError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| fail(&format!("{op}: fsync directory"), dir, e))
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Replace (or create) `path` with `bytes` atomically, keeping the owner and
+/// mode of the file it replaces (a new file: 0644, owned by root when
+/// running as root). Refuses symbolic links and anything but a regular file.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ApplyError> {
+    let op = "write";
+    check_no_symlinks(op, path)?;
+    let owner = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => Owner {
+            mode: m.mode() & 0o7777,
+            uid: Some(m.uid()),
+            gid: Some(m.gid()),
+        },
+        Ok(_) => {
+            return Err(other(op, path, "not a regular file".to_string()));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Owner {
+            mode: 0o644,
+            uid: is_root().then_some(0),
+            gid: is_root().then_some(0),
+        },
+        Err(e) => return Err(fail(op, path, e)),
+    };
+    write_with(op, path, bytes, owner)
+}
+
+/// Read a regular file without following a symbolic link, bounded.
+fn read_regular(op: &str, path: &Path) -> Result<Option<(Vec<u8>, fs::Metadata)>, ApplyError> {
+    const MAX: u64 = 16 * 1024 * 1024;
+    check_no_symlinks(op, path)?;
+    let f = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(op, path, e)),
+    };
+    let m = f.metadata().map_err(|e| fail(op, path, e))?;
+    if !m.file_type().is_file() {
+        return Err(other(op, path, "not a regular file".to_string()));
+    }
+    if m.len() > MAX {
+        return Err(other(op, path, format!("larger than {MAX} bytes")));
+    }
+    let mut buf = Vec::new();
+    f.take(MAX + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| fail(op, path, e))?;
+    Ok(Some((buf, m)))
+}
+
+/// Copy each of `paths` (existing or not) into a new backup set under
+/// `root` ([`DEFAULT_BACKUP_ROOT`] in production) and write its manifest.
+pub fn backup(paths: &[PathBuf], root: &Path) -> Result<BackupSet, ApplyError> {
+    let op = "backup";
+    check_no_symlinks(op, root)?;
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)
+        .map_err(|e| fail("backup: create directory", root, e))?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    let (y, mo, d, h, mi, s) = civil(now.as_secs());
+    let pid = std::process::id();
+    let stamp = format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z-{pid}");
+    let mut dir = root.join(&stamp);
+    let mut n = 1;
+    loop {
+        match DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => break,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => {
+                n += 1;
+                dir = root.join(format!("{stamp}-{n}"));
+            }
+            Err(e) => return Err(fail("backup: create directory", &dir, e)),
+        }
+    }
+    // The mode may have been narrowed by the umask only; make it exact.
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| fail("backup: set the mode of", &dir, e))?;
+    let mut entries = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        let entry = match read_regular(op, p)? {
+            None => ManifestEntry {
+                path: p.clone(),
+                existed: false,
+                mode: None,
+                uid: None,
+                gid: None,
+                size: None,
+                sha256: None,
+                backup: None,
+            },
+            Some((bytes, m)) => {
+                let name = format!("{i}.bak");
+                let copy = dir.join(&name);
+                let mut f = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                    .open(&copy)
+                    .map_err(|e| fail("backup: create", &copy, e))?;
+                f.write_all(&bytes)
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| fail("backup: write", &copy, e))?;
+                ManifestEntry {
+                    path: p.clone(),
+                    existed: true,
+                    mode: Some(m.mode() & 0o7777),
+                    uid: Some(m.uid()),
+                    gid: Some(m.gid()),
+                    size: Some(m.len()),
+                    sha256: Some(sha256_hex(&bytes)),
+                    backup: Some(name),
+                }
+            }
+        };
+        entries.push(entry);
+    }
+    let manifest = Manifest {
+        version: 1,
+        created: format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+        created_unix_nanos: now.as_nanos(),
+        pid,
+        entries,
+    };
+    let json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| other("backup: encode manifest", &dir, e.to_string()))?;
+    write_with(
+        "backup: write manifest",
+        &dir.join(MANIFEST_NAME),
+        &json,
+        Owner {
+            mode: 0o600,
+            uid: None,
+            gid: None,
+        },
+    )?;
+    sync_dir(op, root)?;
+    Ok(BackupSet { dir, manifest })
+}
+
+/// Read the manifest of the backup set in `dir`.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, ApplyError> {
+    let path = dir.join(MANIFEST_NAME);
+    let (bytes, _) = read_regular("read manifest", &path)?
+        .ok_or_else(|| fail("read manifest", &path, io::ErrorKind::NotFound.into()))?;
+    serde_json::from_slice(&bytes).map_err(|e| other("read manifest", &path, e.to_string()))
+}
+
+/// The most recent backup set under `root` (by its manifest's time), if any.
+pub fn latest_backup(root: &Path) -> Result<Option<BackupSet>, ApplyError> {
+    let rd = match fs::read_dir(root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail("list backups in", root, e)),
+    };
+    let mut best: Option<BackupSet> = None;
+    for ent in rd {
+        let ent = ent.map_err(|e| fail("list backups in", root, e))?;
+        let dir = ent.path();
+        if !ent.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Ok(manifest) = read_manifest(&dir) else {
+            continue;
+        };
+        let newer = best.as_ref().is_none_or(|b| {
+            (manifest.created_unix_nanos, &dir) > (b.manifest.created_unix_nanos, &b.dir)
+        });
+        if newer {
+            best = Some(BackupSet { dir, manifest });
+        }
+    }
+    Ok(best)
+}
+
+/// Put every file of the backup set in `dir` back as it was (content, mode,
+/// owner), removing those that did not exist. Every backup copy is checked
+/// (size and SHA-256) before anything is written. Returns the paths restored
+/// or removed.
+pub fn restore(dir: &Path) -> Result<Vec<PathBuf>, ApplyError> {
+    let op = "restore";
+    let manifest = read_manifest(dir)?;
+    let mut plan: Vec<(&ManifestEntry, Option<Vec<u8>>)> = Vec::new();
+    for e in &manifest.entries {
+        if !e.existed {
+            plan.push((e, None));
+            continue;
+        }
+        let name = e
+            .backup
+            .as_deref()
+            .filter(|n| !n.contains('/') && !n.starts_with('.'))
+            .ok_or_else(|| {
+                other(
+                    op,
+                    &e.path,
+                    "the manifest names no valid backup copy".into(),
+                )
+            })?;
+        let copy = dir.join(name);
+        let (bytes, _) = read_regular(op, &copy)?.ok_or_else(|| {
+            fail(
+                "restore: read backup",
+                &copy,
+                io::ErrorKind::NotFound.into(),
+            )
+        })?;
+        let size_ok = e.size == Some(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+        if !size_ok || e.sha256.as_deref() != Some(sha256_hex(&bytes).as_str()) {
+            return Err(other(
+                "restore: check backup",
+                &copy,
+                format!(
+                    "does not match the manifest (size or SHA-256), nothing restored; original path {}",
+                    e.path.display()
+                ),
+            ));
+        }
+        plan.push((e, Some(bytes)));
+    }
+    let mut done = Vec::new();
+    for (e, bytes) in plan {
+        match bytes {
+            Some(b) => {
+                let owner = Owner {
+                    mode: e.mode.unwrap_or(0o644),
+                    uid: e.uid,
+                    gid: e.gid,
+                };
+                write_with(op, &e.path, &b, owner)?;
+            }
+            None => {
+                check_no_symlinks(op, &e.path)?;
+                match fs::symlink_metadata(&e.path) {
+                    Ok(m) if m.file_type().is_file() => {
+                        fs::remove_file(&e.path)
+                            .map_err(|err| fail("restore: remove", &e.path, err))?;
+                        sync_dir(op, &parent_of(op, &e.path)?)?;
+                    }
+                    Ok(_) => {
+                        return Err(other(
+                            "restore: remove",
+                            &e.path,
+                            "not a regular file, left in place".to_string(),
+                        ));
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(fail("restore: remove", &e.path, err)),
+                }
+            }
+        }
+        done.push(e.path.clone());
+    }
+    Ok(done)
+}
+
+/// An exclusive lock held while dockhard changes files; released on drop.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+impl Lock {
+    /// Take the lock at `path` ([`DEFAULT_LOCK_PATH`] in production) or
+    /// fail at once when another dockhard holds it.
+    pub fn acquire(path: &Path) -> Result<Lock, ApplyError> {
+        Self::acquire_timeout(path, Duration::ZERO)
+    }
+
+    /// Take the lock, retrying for up to `timeout`.
+    pub fn acquire_timeout(path: &Path, timeout: Duration) -> Result<Lock, ApplyError> {
+        let op = "lock";
+        check_no_symlinks(op, path)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| fail(op, path, e))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            // SAFETY: flock on a file descriptor we own; no memory involved.
+            let rc = unsafe {
+                libc::flock(
+                    std::os::fd::AsRawFd::as_raw_fd(&file),
+                    libc::LOCK_EX | libc::LOCK_NB,
+                )
+            };
+            if rc == 0 {
+                break;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::WouldBlock {
+                return Err(fail(op, path, err));
+            }
+            if Instant::now() >= deadline {
+                let mut holder = String::new();
+                let _ = (&file).read_to_string(&mut holder);
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    "another dockhard".to_string()
+                } else {
+                    format!("another dockhard (pid {holder})")
+                };
+                return Err(other(
+                    op,
+                    path,
+                    format!("{who} is changing the configuration; try again when it has finished"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Say who holds it.
+        let _ = file.set_len(0);
+        let _ = file.write_all(format!("{}\n", std::process::id()).as_bytes());
+        Ok(Lock {
+            _file: file,
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

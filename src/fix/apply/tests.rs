@@ -1,0 +1,259 @@
+use super::*;
+use std::os::unix::fs::symlink;
+
+fn meta(p: &Path) -> (u32, u32, u32) {
+    let m = fs::symlink_metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    (m.mode() & 0o7777, m.uid(), m.gid())
+}
+
+fn write(p: &Path, s: &str, mode: u32) {
+    fs::write(p, s).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn read(p: &Path) -> String {
+    fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn civil_dates() {
+    assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
+    assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
+    assert_eq!(civil(1_700_000_000), (2023, 11, 14, 22, 13, 20));
+    assert_eq!(civil(4_107_542_399), (2100, 2, 28, 23, 59, 59));
+}
+
+#[test]
+fn keeps_mode_and_owner() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = d.path().join("daemon.json");
+    write(&p, "{}\n", 0o640);
+    if is_root() {
+        std::os::unix::fs::chown(&p, Some(1234), Some(2345)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let before = meta(&p);
+    atomic_write(&p, b"{\"icc\": false}\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read(&p), "{\"icc\": false}\n");
+    assert_eq!(meta(&p), before);
+    if is_root() {
+        assert_eq!(before, (0o640, 1234, 2345));
+    }
+    // No temporary file left behind.
+    assert_eq!(entries(d.path()), ["daemon.json"]);
+    // A new file: 0644, root when we are root.
+    let n = d.path().join("new.conf");
+    atomic_write(&n, b"x").unwrap_or_else(|e| panic!("{e}"));
+    let (mode, uid, _) = meta(&n);
+    assert_eq!(mode, 0o644);
+    if is_root() {
+        assert_eq!(uid, 0);
+    }
+    // Writing the empty content is a real (empty) file, not a failure.
+    atomic_write(&n, b"").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read(&n), "");
+}
+
+#[test]
+fn refuses_symlinks_and_non_files() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let target = d.path().join("target");
+    write(&target, "old", 0o644);
+    let link = d.path().join("link");
+    symlink(&target, &link).unwrap_or_else(|e| panic!("{e}"));
+    let e = atomic_write(&link, b"new").err().map(|e| e.to_string());
+    assert_eq!(
+        e,
+        Some(format!(
+            "write {}: refusing to follow the symbolic link {} (dockhard never writes through links)",
+            link.display(),
+            link.display()
+        ))
+    );
+    assert_eq!(read(&target), "old");
+    // A symlinked parent directory.
+    let real = d.path().join("real");
+    fs::create_dir(&real).unwrap_or_else(|e| panic!("{e}"));
+    let ldir = d.path().join("ldir");
+    symlink(&real, &ldir).unwrap_or_else(|e| panic!("{e}"));
+    assert!(atomic_write(&ldir.join("f"), b"x").is_err());
+    assert!(!real.join("f").exists());
+    // A directory is not a file.
+    let e = atomic_write(&real, b"x").err().map(|e| e.to_string());
+    assert_eq!(
+        e,
+        Some(format!("write {}: not a regular file", real.display()))
+    );
+    // Backups and locks refuse links too.
+    assert!(backup(std::slice::from_ref(&link), &d.path().join("b")).is_err());
+    assert!(Lock::acquire(&link).is_err());
+}
+
+/// Makes `dir` unwritable (even for root: `chattr +i`) until dropped.
+struct ReadOnly(PathBuf, bool);
+
+impl ReadOnly {
+    fn new(dir: &Path) -> Option<ReadOnly> {
+        if is_root() {
+            let ok = std::process::Command::new("chattr")
+                .arg("+i")
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            ok.then(|| ReadOnly(dir.to_path_buf(), true))
+        } else {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o555)).ok()?;
+            Some(ReadOnly(dir.to_path_buf(), false))
+        }
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        if self.1 {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&self.0)
+                .status();
+        } else {
+            let _ = fs::set_permissions(&self.0, fs::Permissions::from_mode(0o755));
+        }
+    }
+}
+
+#[test]
+fn read_only_directory_is_a_clear_error_and_keeps_the_file() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = d.path().join("etc");
+    fs::create_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.join("daemon.json");
+    write(&p, "{\"old\": true}\n", 0o644);
+    let Some(_ro) = ReadOnly::new(&dir) else {
+        panic!("cannot make {} read-only (chattr missing?)", dir.display());
+    };
+    let e = atomic_write(&p, b"{}")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.starts_with(&format!(
+            "write: create a temporary file for {}: ",
+            p.display()
+        )),
+        "{e}"
+    );
+    drop(_ro);
+    assert_eq!(read(&p), "{\"old\": true}\n");
+    assert_eq!(entries(&dir), ["daemon.json"]);
+}
+
+#[test]
+fn backup_and_restore_round_trip() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = d.path().join("backups");
+    let a = d.path().join("daemon.json");
+    let b = d.path().join("zz-dockhard.conf");
+    write(&a, "{\"icc\": true}\n", 0o600);
+    if is_root() {
+        std::os::unix::fs::chown(&a, Some(1000), Some(1001)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let a_meta = meta(&a);
+    let set = backup(&[a.clone(), b.clone()], &root).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(meta(&set.dir).0, 0o700);
+    assert_eq!(meta(&set.dir.join("0.bak")).0, 0o600);
+    assert_eq!(meta(&set.dir.join(MANIFEST_NAME)).0, 0o600);
+    assert_eq!(entries(&set.dir), ["0.bak", MANIFEST_NAME]);
+    let m = &set.manifest;
+    assert_eq!(m.entries.len(), 2);
+    assert!(m.entries[0].existed);
+    assert_eq!(m.entries[0].mode, Some(a_meta.0));
+    assert_eq!(m.entries[0].uid, Some(a_meta.1));
+    assert_eq!(m.entries[0].size, Some(14));
+    assert_eq!(
+        m.entries[0].sha256.as_deref(),
+        Some(sha256_hex(b"{\"icc\": true}\n").as_str())
+    );
+    assert!(!m.entries[1].existed);
+    assert_eq!(read_manifest(&set.dir).ok().as_ref(), Some(m));
+    assert_eq!(latest_backup(&root).ok().flatten(), Some(set.clone()));
+
+    // Change both, then roll back.
+    atomic_write(&a, b"{\"icc\": false}\n").unwrap_or_else(|e| panic!("{e}"));
+    fs::set_permissions(&a, fs::Permissions::from_mode(0o644)).unwrap_or_else(|e| panic!("{e}"));
+    atomic_write(&b, b"[Service]\n").unwrap_or_else(|e| panic!("{e}"));
+    let done = restore(&set.dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done, [a.clone(), b.clone()]);
+    assert_eq!(read(&a), "{\"icc\": true}\n");
+    assert_eq!(meta(&a), a_meta);
+    assert!(!b.exists());
+    // Restoring twice changes nothing.
+    assert!(restore(&set.dir).is_ok());
+    assert_eq!(read(&a), "{\"icc\": true}\n");
+
+    // A second set is the latest one.
+    let set2 = backup(std::slice::from_ref(&a), &root).unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(set2.dir, set.dir);
+    assert_eq!(
+        latest_backup(&root).ok().flatten().map(|s| s.dir),
+        Some(set2.dir)
+    );
+    assert_eq!(latest_backup(&d.path().join("none")).ok(), Some(None));
+}
+
+#[test]
+fn restore_checks_every_copy_first() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = d.path().join("backups");
+    let a = d.path().join("a");
+    let b = d.path().join("b");
+    write(&a, "A", 0o644);
+    write(&b, "B", 0o644);
+    let set = backup(&[a.clone(), b.clone()], &root).unwrap_or_else(|e| panic!("{e}"));
+    write(&a, "A2", 0o644);
+    write(&b, "B2", 0o644);
+    write(&set.dir.join("1.bak"), "X", 0o600);
+    let e = restore(&set.dir)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("does not match the manifest"), "{e}");
+    // Nothing was written, not even the good copy of `a`.
+    assert_eq!(read(&a), "A2");
+    assert_eq!(read(&b), "B2");
+}
+
+#[test]
+fn locks_exclude_each_other() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = d.path().join("dockhard.lock");
+    let first = Lock::acquire(&p).unwrap_or_else(|e| panic!("{e}"));
+    let e = Lock::acquire(&p).err().map(|e| e.to_string());
+    assert_eq!(
+        e,
+        Some(format!(
+            "lock {}: another dockhard (pid {}) is changing the configuration; try again when it has finished",
+            p.display(),
+            std::process::id()
+        ))
+    );
+    // From another thread, with a timeout.
+    let p2 = p.clone();
+    let r =
+        std::thread::spawn(move || Lock::acquire_timeout(&p2, Duration::from_millis(100)).is_err())
+            .join();
+    assert_eq!(r.ok(), Some(true));
+    drop(first);
+    let again = Lock::acquire_timeout(&p, Duration::from_secs(5));
+    assert!(again.is_ok(), "{again:?}");
+}
