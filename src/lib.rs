@@ -13,3 +13,4 @@ pub mod parse;
 pub mod report;
 pub mod rules;
 pub mod snapshot;
+pub mod timefmt;

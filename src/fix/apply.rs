@@ -106,32 +106,6 @@ pub struct BackupSet {
     pub manifest: Manifest,
 }
 
-/// `(year, month, day, hour, minute, second)` in UTC of a Unix time.
-fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Howard Hinnant's days_from_civil inverse.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let small = |v: i64| u32::try_from(v).unwrap_or(0);
-    let smallu = |v: u64| u32::try_from(v).unwrap_or(0);
-    (
-        y,
-        small(m),
-        small(d),
-        smallu(rem / 3600),
-        smallu(rem % 3600 / 60),
-        smallu(rem % 60),
-    )
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     let d = ring::digest::digest(&ring::digest::SHA256, bytes);
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
@@ -302,9 +276,9 @@ pub fn backup(paths: &[PathBuf], root: &Path) -> Result<BackupSet, ApplyError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO);
-    let (y, mo, d, h, mi, s) = civil(now.as_secs());
     let pid = std::process::id();
-    let stamp = format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z-{pid}");
+    let secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let stamp = format!("{}-{pid}", crate::timefmt::compact(secs));
     let mut dir = root.join(&stamp);
     let mut n = 1;
     loop {
@@ -362,7 +336,7 @@ pub fn backup(paths: &[PathBuf], root: &Path) -> Result<BackupSet, ApplyError> {
     }
     let manifest = Manifest {
         version: 1,
-        created: format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+        created: crate::timefmt::rfc3339(secs),
         created_unix_nanos: now.as_nanos(),
         pid,
         entries,

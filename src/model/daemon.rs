@@ -407,8 +407,9 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence) -> DaemonModel {
                 Source::File,
                 running_cfg.config_path.path.clone(),
                 format!(
-                    "modified at {} (unix), after the daemon started at {start}: settings read from it may not be the running ones",
-                    m.mtime
+                    "modified at {}, after the daemon started at {}: settings read from it may not be the running ones",
+                    crate::timefmt::rfc3339(m.mtime),
+                    crate::timefmt::rfc3339(start)
                 ),
             )
         }),

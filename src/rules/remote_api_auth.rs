@@ -102,14 +102,13 @@ fn probe_verdict(p: &ProbeEvidence) -> Verdict {
         Evidence::new(Source::Probe, loc.clone(), format!("{what}: {detail}"))
     };
     match (&p.plain_http, &p.tls_no_client_cert) {
-        (ProbeOutcome::Answered { status, detail }, _) => Verdict::Exposed(ev(
-            "plain HTTP GET /_ping answered",
-            &format!("HTTP {status} {detail}"),
-        )),
-        (_, ProbeOutcome::Answered { status, detail }) => Verdict::Exposed(ev(
-            "TLS without a client certificate, GET /_ping answered",
-            &format!("HTTP {status} {detail}"),
-        )),
+        // The probe's detail names the request and the answer.
+        (ProbeOutcome::Answered { detail, .. }, _) => {
+            Verdict::Exposed(ev("answered without authentication", detail))
+        }
+        (_, ProbeOutcome::Answered { detail, .. }) => {
+            Verdict::Exposed(ev("answered without a client certificate", detail))
+        }
         (_, ProbeOutcome::Refused { detail }) => {
             Verdict::Refused(ev("TLS without a client certificate refused", detail))
         }

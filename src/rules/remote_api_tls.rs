@@ -94,6 +94,16 @@ fn check(cx: &Ctx<'_>) -> Outcome {
                                     errors.push("the collection time is unknown".into());
                                     break;
                                 };
+                                evidence.push(Evidence::new(
+                                    Source::File,
+                                    path.clone(),
+                                    format!(
+                                        "{what} `{}` valid {} to {}",
+                                        c.subject,
+                                        crate::timefmt::rfc3339(c.not_before),
+                                        crate::timefmt::rfc3339(c.not_after)
+                                    ),
+                                ));
                                 if c.not_after < now {
                                     failures
                                         .push(format!("{path} ({what}) `{}` expired", c.subject));

@@ -28,14 +28,6 @@ fn entries(dir: &Path) -> Vec<String> {
 }
 
 #[test]
-fn civil_dates() {
-    assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
-    assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
-    assert_eq!(civil(1_700_000_000), (2023, 11, 14, 22, 13, 20));
-    assert_eq!(civil(4_107_542_399), (2100, 2, 28, 23, 59, 59));
-}
-
-#[test]
 fn keeps_mode_and_owner() {
     let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let p = d.path().join("daemon.json");
