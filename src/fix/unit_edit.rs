@@ -17,6 +17,7 @@
 //!
 //! Pure and total: never panics, whatever the input.
 
+use crate::parse::unit::ends_with_escape;
 use std::fmt;
 
 use crate::parse::envfile::parse_env_file;
@@ -292,18 +293,6 @@ fn physical_lines(text: &str) -> Vec<(usize, usize, usize)> {
         }
     }
     out
-}
-
-fn ends_with_escape(s: &str) -> bool {
-    let mut escaped = false;
-    for c in s.chars() {
-        if escaped {
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        }
-    }
-    escaped
 }
 
 /// The value of the entry starting on physical line `first` (1-based) with

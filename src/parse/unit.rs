@@ -72,7 +72,7 @@ fn is_ws(c: char) -> bool {
 }
 
 /// Whether `s` ends with a backslash that is not itself escaped.
-fn ends_with_escape(s: &str) -> bool {
+pub(crate) fn ends_with_escape(s: &str) -> bool {
     let mut escaped = false;
     for c in s.chars() {
         if escaped {
