@@ -935,3 +935,121 @@ fn check_pid_missing() {
         run.stderr
     );
 }
+
+/// `collect -o` on the host, `check --snapshot` elsewhere: the same verdicts
+/// and evidence as `check --pid`.
+#[test]
+fn live_collect_then_check_snapshot_agrees() {
+    let Some(live) = live("live_collect_then_check_snapshot_agrees") else {
+        return;
+    };
+    let port = free_port();
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new().args([
+            "-H".to_string(),
+            format!("tcp://127.0.0.1:{port}"),
+            "--icc=false".to_string(),
+        ]),
+    );
+    let direct = check_pid(d.pid());
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap.json");
+    let pid = d.pid().to_string();
+    let run = dockhard(&["collect", "--pid", &pid, "-o", snap.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "collect: {}", run.stderr);
+    let run = dockhard(&[
+        "check",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "check --snapshot: {}", run.stderr);
+    let offline: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        offline["daemons"], direct["daemons"],
+        "same verdicts and evidence"
+    );
+    assert_statuses(
+        &offline,
+        &with(
+            &DEFAULTS,
+            &[
+                ("daemon.icc", "pass"),
+                ("daemon.remote-api-auth", "fail"),
+                ("daemon.remote-api-tls", "fail"),
+            ],
+        ),
+    );
+}
+
+/// A unix socket server that accepts connections and then misbehaves.
+fn bad_api(dir: &Path, answer: Option<&'static [u8]>) -> String {
+    let path = dir.join("bad-api.sock");
+    let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            if let Some(a) = answer {
+                let mut s = s;
+                let mut buf = [0u8; 4096];
+                let _ = std::io::Read::read(&mut s, &mut buf);
+                let _ = std::io::Write::write_all(&mut s, a);
+            } else {
+                held.push(s); // never answers, never closes
+            }
+        }
+    });
+    format!("unix://{}", path.display())
+}
+
+/// `--host` pointing at an API that hangs, then at one that answers
+/// garbage: the audit ends (within the per-call timeout), falls back to the
+/// configuration with a warning, and exits 1 for the failures it still sees.
+#[test]
+fn live_api_that_hangs_or_answers_garbage() {
+    let Some(live) = live("live_api_that_hangs_or_answers_garbage") else {
+        return;
+    };
+    let d = Daemon::start(&live, DaemonOpts::new());
+    let dir = tempfile::tempdir().unwrap();
+    let pid = d.pid().to_string();
+    for (name, answer) in [
+        ("hangs", None),
+        (
+            "garbage",
+            Some(&b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{not json"[..]),
+        ),
+        ("not http", Some(&b"\x00\x01\x02 hello"[..])),
+    ] {
+        let sub = dir.path().join(name);
+        std::fs::create_dir(&sub).unwrap();
+        let host = bad_api(&sub, answer);
+        let start = std::time::Instant::now();
+        let run = dockhard(&[
+            "check",
+            "--pid",
+            &pid,
+            "--host",
+            &host,
+            "--timeout-ms",
+            "500",
+            "--format",
+            "json",
+        ]);
+        let took = start.elapsed();
+        assert_eq!(run.code, 1, "{name}: {}", run.stderr);
+        // Bounded: a few calls of at most 500 ms each, never the 120 s guard.
+        assert!(took < Duration::from_secs(30), "{name}: took {took:?}");
+        let report: Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_statuses(&report, &DEFAULTS);
+        let icc = result(&report, "daemon.icc");
+        assert!(
+            icc["warnings"]
+                .to_string()
+                .contains("judged from the configuration"),
+            "{name}: icc falls back to the configuration with a warning: {icc:#}"
+        );
+    }
+}

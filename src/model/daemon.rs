@@ -285,7 +285,15 @@ fn running_plan(snap: &Snapshot, d: &DaemonEvidence) -> Plan {
                 "dockerd (pid {}) is not run by a systemd service: the next start is assumed to use the same command line",
                 d.pid
             ));
-            (Ok(running.clone()), None)
+            let next = if d.argv.is_empty() {
+                Err(format!(
+                    "the command line of pid {} could not be read",
+                    d.pid
+                ))
+            } else {
+                Ok(running.clone())
+            };
+            (next, None)
         }
     };
     Plan {
@@ -420,7 +428,7 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence) -> DaemonModel {
     }
 
     let tcp = running_tcp(d, &running_cfg);
-    let reload_view = file.as_ref().map(|f| {
+    let reload_view = file.as_ref().filter(|_| !d.argv.is_empty()).map(|f| {
         let input = ConfigInput {
             argv: &words,
             config_file: Some(f),
@@ -449,7 +457,20 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence) -> DaemonModel {
         rootless_evidence: plan.rootless_evidence.clone(),
         running: Some(View {
             kind: ViewKind::Running,
-            config: Ok(running_cfg),
+            config: if d.argv.is_empty() {
+                // The process exited (or hid) before its command line was read.
+                Err(format!(
+                    "the command line of pid {} could not be read ({})",
+                    d.pid,
+                    if d.errors.is_empty() {
+                        "empty".to_string()
+                    } else {
+                        d.errors.join("; ")
+                    }
+                ))
+            } else {
+                Ok(running_cfg)
+            },
             live: Some(live),
             tcp,
         }),
