@@ -117,3 +117,153 @@ fn daemon_that_exited_mid_audit_gives_errors_not_a_panic() {
             .contains("process exited")
     );
 }
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/hosts/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn output_file_gets_the_report_and_stdout_stays_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("report.json");
+    let out = dockhard()
+        .args([
+            "check",
+            "--root",
+            &fixture("debian"),
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(&out_path)
+        .assert()
+        .code(1);
+    assert!(out.get_output().stdout.is_empty());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    assert_eq!(report["schema"], "dockhard/report/v1");
+    // No temporary file is left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn fail_on_sets_the_threshold() {
+    // debian: high and medium failures, the critical rule passes.
+    dockhard()
+        .args(["check", "--root", &fixture("debian")])
+        .assert()
+        .code(1);
+    dockhard()
+        .args(["check", "--root", &fixture("debian"), "--fail-on", "high"])
+        .assert()
+        .code(1);
+    dockhard()
+        .args([
+            "check",
+            "--root",
+            &fixture("debian"),
+            "--fail-on",
+            "critical",
+        ])
+        .assert()
+        .code(0);
+    // socket-tcp: an unauthenticated TCP listener is critical.
+    dockhard()
+        .args([
+            "check",
+            "--root",
+            &fixture("socket-tcp"),
+            "--fail-on",
+            "critical",
+        ])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn text_report_has_no_colour_when_not_a_terminal() {
+    let out = dockhard()
+        .args(["check", "--root", &fixture("debian")])
+        .assert()
+        .code(1);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(!text.contains('\x1b'), "{text}");
+    assert!(
+        text.contains("FAIL") && text.contains("daemon.icc"),
+        "{text}"
+    );
+}
+
+/// The certificate checks judge validity at the snapshot's collection time.
+#[test]
+fn certificate_expiry_is_judged_at_collection_time() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let src = std::path::PathBuf::from(fixture("config-tls"));
+    for sub in ["etc/docker/tls"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    for f in [
+        "etc/docker/daemon.json",
+        "etc/docker/tls/ca.pem",
+        "etc/docker/tls/cert.pem",
+        "etc/docker/tls/key.pem",
+    ] {
+        std::fs::copy(src.join(f), root.join(f)).unwrap();
+    }
+    std::fs::set_permissions(
+        root.join("etc/docker/tls/key.pem"),
+        std::fs::Permissions::from_mode(0o400),
+    )
+    .unwrap();
+    let snap = dir.path().join("snap.json");
+    dockhard()
+        .args(["collect", "--root"])
+        .arg(&root)
+        .arg("-o")
+        .arg(&snap)
+        .assert()
+        .code(0);
+    let base: serde_json::Value = serde_json::from_slice(&std::fs::read(&snap).unwrap()).unwrap();
+    let tls_at = |unix: i64| {
+        let mut v = base.clone();
+        v["collected_unix"] = unix.into();
+        std::fs::write(&snap, v.to_string()).unwrap();
+        let out = dockhard()
+            .args(["check", "--format", "json", "--snapshot"])
+            .arg(&snap)
+            .output()
+            .unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        r["daemons"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["rule"] == "daemon.remote-api-tls")
+            .unwrap()
+            .clone()
+    };
+    // The server certificate is valid 2025-01-01 .. 2125-01-01.
+    let ok = tls_at(1_800_000_000);
+    assert_eq!(ok["status"], "pass", "{ok:#}");
+    assert!(ok["warnings"].as_array().unwrap().is_empty(), "{ok:#}");
+    let soon = tls_at(4_891_363_200 - 10 * 86_400);
+    assert_eq!(soon["status"], "pass", "{soon:#}");
+    assert!(
+        soon["warnings"].to_string().contains("expires in 10 days"),
+        "{soon:#}"
+    );
+    let expired = tls_at(4_891_363_200 + 1);
+    assert_eq!(expired["status"], "fail", "{expired:#}");
+    assert!(
+        expired["message"].to_string().contains("expired"),
+        "{expired:#}"
+    );
+    let early = tls_at(1_700_000_000);
+    assert_eq!(early["status"], "fail", "{early:#}");
+    assert!(
+        early["message"].to_string().contains("not yet valid"),
+        "{early:#}"
+    );
+}
