@@ -201,9 +201,7 @@ fn certificate_expiry_is_judged_at_collection_time() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     let src = std::path::PathBuf::from(fixture("config-tls"));
-    for sub in ["etc/docker/tls"] {
-        std::fs::create_dir_all(root.join(sub)).unwrap();
-    }
+    std::fs::create_dir_all(root.join("etc/docker/tls")).unwrap();
     for f in [
         "etc/docker/daemon.json",
         "etc/docker/tls/ca.pem",
