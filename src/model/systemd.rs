@@ -1022,7 +1022,7 @@ mod tests {
     use super::*;
     use crate::snapshot::{DaemonEvidence, DirEvidence, FileEvidence, FileMeta, Mode};
     use proptest::prelude::*;
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
 
     // ---- test-only loader: a fixture tree as a host root ----
 
@@ -1039,102 +1039,18 @@ mod tests {
         }
     }
 
-    fn read_host_file(root: &Path, host: &str) -> FileEvidence {
-        let p = root.join(host.trim_start_matches('/'));
-        let Ok(lm) = std::fs::symlink_metadata(&p) else {
-            return FileEvidence {
-                missing: true,
-                error: Some("not found".into()),
-                ..Default::default()
-            };
-        };
-        if lm.file_type().is_symlink() {
-            let target = std::fs::read_link(&p).unwrap();
-            if target == Path::new("/dev/null") {
-                let mut m = meta(FileKind::Symlink, 9);
-                m.target_kind = Some(FileKind::CharDevice);
-                m.link_target = Some("/dev/null".into());
-                return FileEvidence {
-                    meta: Some(m),
-                    error: Some("not a regular file (char device)".into()),
-                    ..Default::default()
-                };
-            }
-        }
-        if lm.is_dir() {
-            return FileEvidence {
-                meta: Some(meta(FileKind::Dir, 0)),
-                error: Some("not a regular file (dir)".into()),
-                ..Default::default()
-            };
-        }
-        let text = std::fs::read_to_string(&p).unwrap();
-        FileEvidence {
-            meta: Some(meta(FileKind::File, text.len() as u64)),
-            text: Some(text),
-            ..Default::default()
-        }
-    }
-
-    fn read_host_dir(root: &Path, host: &str) -> DirEvidence {
-        let p = root.join(host.trim_start_matches('/'));
-        match std::fs::read_dir(&p) {
-            Ok(rd) => {
-                let mut v: Vec<String> = rd
-                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect();
-                v.sort();
-                DirEvidence {
-                    entries: Some(v),
-                    ..Default::default()
-                }
-            }
-            Err(_) => DirEvidence {
-                missing: true,
-                error: Some("not found".into()),
-                ..Default::default()
-            },
-        }
-    }
-
     fn fixture_root(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/hosts")
             .join(name)
     }
 
-    /// Fill `snap` from the fixture tree the way collect does: ask `wanted`
-    /// until nothing new is wanted.
+    /// Fill `snap` from the fixture tree with collect's own reader, which
+    /// asks the model what it wants until nothing new is wanted.
     fn fill(snap: &mut Snapshot, name: &str) {
         let root = fixture_root(name);
         assert!(root.is_dir(), "no fixture {name}");
-        for _ in 0..20 {
-            let mut new = false;
-            for w in wanted(snap) {
-                match w {
-                    Want::File(p) | Want::Meta(p) => {
-                        if let std::collections::btree_map::Entry::Vacant(v) =
-                            snap.files.entry(p.clone())
-                        {
-                            v.insert(read_host_file(&root, &p));
-                            new = true;
-                        }
-                    }
-                    Want::Dir(p) => {
-                        if let std::collections::btree_map::Entry::Vacant(v) =
-                            snap.dirs.entry(p.clone())
-                        {
-                            v.insert(read_host_dir(&root, &p));
-                            new = true;
-                        }
-                    }
-                }
-            }
-            if !new {
-                return;
-            }
-        }
-        panic!("wanted() did not converge");
+        crate::collect::read_wanted(snap, &crate::collect::files::Fs::under(root));
     }
 
     fn load(name: &str) -> Snapshot {
