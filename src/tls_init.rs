@@ -548,7 +548,8 @@ fn write_temp(
     }
 }
 
-/// Build nothing, write `material` into `dir` (already prepared).
+/// Write `material` into `dir` (already prepared): all six temporary files
+/// first, then the renames, then an fsync of the directory.
 fn write_all(dir: &Path, material: &Material) -> Result<(), String> {
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
     let cleanup = |temps: &[(PathBuf, PathBuf)]| {
