@@ -40,6 +40,11 @@ pub enum Command {
         /// Rule id, e.g. daemon.icc
         rule: String,
     },
+    /// TLS certificates for the remote API (`tls init DIR`).
+    Tls {
+        #[command(subcommand)]
+        command: crate::tls_init::TlsCommand,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -166,6 +171,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                 "unknown rule `{rule}` (see `dockhard rules` for the list)"
             )),
         },
+        Command::Tls { command } => crate::tls_init::run(command),
     }
 }
 

@@ -14,3 +14,4 @@ pub mod report;
 pub mod rules;
 pub mod snapshot;
 pub mod timefmt;
+pub mod tls_init;
