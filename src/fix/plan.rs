@@ -340,13 +340,26 @@ fn validate(snap: &Snapshot, index: usize, m: &DaemonModel, plan: &mut Plan) {
             return;
         }
     };
-    for p in eff
-        .problems
-        .iter()
-        .filter(|p| p.level == ProblemLevel::Fatal)
-    {
+    let before: Vec<&str> = m
+        .next_start
+        .config
+        .as_ref()
+        .map(|c| {
+            c.problems
+                .iter()
+                .filter(|p| p.level == ProblemLevel::Fatal)
+                .map(|p| p.message.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    for p in eff.problems.iter().filter(|p| p.level == ProblemLevel::Fatal) {
+        let what = if before.contains(&p.message.as_str()) {
+            "dockerd would already not start with the configuration on disk (fix it first, see daemon.config-valid)"
+        } else {
+            "dockerd would not start after these changes"
+        };
         plan.refusals.push(format!(
-            "validation: dockerd would not start after these changes: {} ({}: {})",
+            "validation: {what}: {} ({}: {})",
             p.message, p.evidence.location, p.evidence.detail
         ));
     }
@@ -374,7 +387,6 @@ fn validate(snap: &Snapshot, index: usize, m: &DaemonModel, plan: &mut Plan) {
             }
         }
     }
-    let _ = m;
 }
 
 /// A copy of the snapshot with the planned files in place (new files are
