@@ -352,11 +352,15 @@ fn validate(snap: &Snapshot, index: usize, m: &DaemonModel, plan: &mut Plan) {
                 .collect()
         })
         .unwrap_or_default();
-    for p in eff.problems.iter().filter(|p| p.level == ProblemLevel::Fatal) {
-        let what = if before.contains(&p.message.as_str()) {
-            "dockerd would already not start with the configuration on disk (fix it first, see daemon.config-valid)"
-        } else {
+    for p in eff
+        .problems
+        .iter()
+        .filter(|p| p.level == ProblemLevel::Fatal)
+    {
+        let what = if before.is_empty() {
             "dockerd would not start after these changes"
+        } else {
+            "dockerd would still not start (the configuration on disk already fails: fix it first, see daemon.config-valid)"
         };
         plan.refusals.push(format!(
             "validation: {what}: {} ({}: {})",
@@ -472,7 +476,7 @@ impl<'a> Work<'a> {
     fn writes(&self) -> Vec<FileWrite> {
         self.files
             .iter()
-            .filter(|(_, (old, new))| old.as_deref() != Some(new.as_str()))
+            .filter(|(_, (old, new))| changed(old.as_deref(), new))
             .map(|(p, (old, new))| FileWrite {
                 path: p.clone(),
                 old: old.clone(),
@@ -482,16 +486,7 @@ impl<'a> Work<'a> {
     }
 
     fn current_snapshot(&self) -> Snapshot {
-        let writes: Vec<FileWrite> = self
-            .files
-            .iter()
-            .map(|(p, (old, new))| FileWrite {
-                path: p.clone(),
-                old: old.clone(),
-                new: new.clone(),
-            })
-            .collect();
-        with_writes(self.snap, &writes)
+        with_writes(self.snap, &self.writes())
     }
 
     fn derive(&self) -> Result<Derived, String> {
@@ -875,6 +870,15 @@ impl<'a> Work<'a> {
             ));
         }
         Ok(p)
+    }
+}
+
+/// A file whose text differs (a file that does not exist and stays empty
+/// is not written).
+fn changed(old: Option<&str>, new: &str) -> bool {
+    match old {
+        Some(o) => o != new,
+        None => !new.is_empty(),
     }
 }
 
