@@ -120,7 +120,12 @@ pub struct FixArgs {
     #[arg(long, value_name = "HOW", default_value = "auto")]
     pub restart: String,
     /// Seconds to wait for dockerd after a restart or reload.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        overrides_with = "wait_secs"
+    )]
     pub wait_secs: u64,
     /// Restore the last applied change set and restart.
     #[arg(long, conflicts_with_all = ["rules", "profile", "apply"])]
