@@ -33,6 +33,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Write the evidence (snapshot) for `check --snapshot` elsewhere.
     Collect(CollectArgs),
+    /// Fix failing rules: a dry run (plan and diff) by default, `--apply` to write.
+    Fix(FixArgs),
     /// List the rules.
     Rules(RulesArgs),
     /// Explain one rule: rationale, how it is decided, how to fix it.
@@ -62,6 +64,11 @@ pub struct TargetArgs {
     /// Timeout of each API call and probe, in milliseconds (probes use at most 2000).
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub timeout_ms: u64,
+    /// The service unit file that starts dockerd, when it is not a systemd
+    /// service of this host (its FILE.d/*.conf drop-ins apply): the next
+    /// start is resolved from it. With --root, a path inside the root.
+    #[arg(long, value_name = "FILE")]
+    pub unit: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -69,7 +76,7 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Evaluate a snapshot written by `dockhard collect` instead of this host.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["pid", "root", "host"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pid", "root", "host", "unit"])]
     pub snapshot: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -88,6 +95,79 @@ pub struct CollectArgs {
     /// Where to write the snapshot (`-` for standard output).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Fix this rule only (repeatable). Default: every rule that has a fix.
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// `seed`: every item of the hardening guide.
+    #[arg(long, value_enum, conflicts_with = "rules")]
+    pub profile: Option<Profile>,
+    /// Write the changes (default: dry run).
+    #[arg(long)]
+    pub apply: bool,
+    /// Do not ask for confirmation (asked only on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Apply despite blocking hazards.
+    #[arg(long)]
+    pub force: bool,
+    /// Where changes go: auto (daemon.json unless the option is already a flag:
+    /// then where the flag lives), daemon-json, dropin, unit.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+    /// auto, systemd, signal (SIGHUP), none, or cmd:'COMMAND' (run with /bin/sh -c;
+    /// DOCKHARD_ACTION is `restart` or `reload`).
+    #[arg(long, value_name = "HOW", default_value = "auto")]
+    pub restart: String,
+    /// Seconds to wait for dockerd after a restart or reload.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        overrides_with = "wait_secs"
+    )]
+    pub wait_secs: u64,
+    /// Restore the last applied change set and restart.
+    #[arg(long, conflicts_with_all = ["rules", "profile", "apply"])]
+    pub rollback: bool,
+    /// Where backups go (default /var/lib/dockhard/backups; with --root,
+    /// DIR/var/lib/dockhard/backups).
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Authorization plugin to configure (daemon.authorization-plugin).
+    #[arg(long, value_name = "NAME")]
+    pub authz_plugin: Option<String>,
+    /// CA certificate for client verification (daemon.remote-api-*).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<String>,
+    /// Remote syslog (daemon.remote-logging): udp://, tcp://, tcp+tls://, unix://.
+    #[arg(long, value_name = "URL")]
+    pub syslog_address: Option<String>,
+    /// `default` or USER[:GROUP] (daemon.userns-remap).
+    #[arg(long, value_name = "SPEC")]
+    pub userns_remap: Option<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Seed,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodArg {
+    Auto,
+    DaemonJson,
+    Dropin,
+    Unit,
 }
 
 #[derive(Args, Debug)]
@@ -158,6 +238,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             write_output(Some(&a.output), &text)?;
             Ok(EXIT_OK)
         }
+        Command::Fix(a) => fix(a),
         Command::Rules(a) => {
             print!("{}", render_rules(a.format));
             Ok(EXIT_OK)
@@ -176,17 +257,7 @@ fn run(cli: Cli) -> Result<i32, String> {
 }
 
 fn gather(t: &TargetArgs) -> Result<Snapshot, String> {
-    let target = match (&t.root, t.pid) {
-        (Some(r), _) => Target::Root(r.clone()),
-        (None, Some(p)) => Target::Pid(p),
-        (None, None) => Target::Auto,
-    };
-    collect::collect(&CollectOptions {
-        target,
-        host: t.host.clone(),
-        timeout: Duration::from_millis(t.timeout_ms.clamp(1, 60_000)),
-    })
-    .map_err(|e| e.to_string())
+    collect::collect(&collect_options(t)).map_err(|e| e.to_string())
 }
 
 /// Largest snapshot `check --snapshot` reads.
@@ -217,6 +288,74 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
         ));
     }
     Ok(snap)
+}
+
+fn collect_options(t: &TargetArgs) -> CollectOptions {
+    let target = match (&t.root, t.pid) {
+        (Some(r), _) => Target::Root(r.clone()),
+        (None, Some(p)) => Target::Pid(p),
+        (None, None) => Target::Auto,
+    };
+    CollectOptions {
+        target,
+        host: t.host.clone(),
+        timeout: Duration::from_millis(t.timeout_ms.clamp(1, 60_000)),
+        unit: t.unit.clone(),
+    }
+}
+
+fn fix(a: FixArgs) -> Result<i32, String> {
+    use crate::fix::{plan, run, spec::FixInputs};
+    let copts = collect_options(&a.target);
+    let mut snap = collect::collect(&copts).map_err(|e| e.to_string())?;
+    let inputs = FixInputs {
+        authz_plugin: a.authz_plugin.clone(),
+        tls_ca: a.tls_ca.clone(),
+        tls_cert: a.tls_cert.clone(),
+        tls_key: a.tls_key.clone(),
+        syslog_address: a.syslog_address.clone(),
+        userns_remap: a.userns_remap.clone(),
+    };
+    collect::read_extra(&mut snap, &plan::wanted(&inputs));
+    let (backup_root, lock_path) = run::default_paths(a.target.root.as_deref());
+    let backup_root = a.backup_dir.clone().unwrap_or(backup_root);
+    let lock_path = match (&a.backup_dir, &a.target.root) {
+        (Some(b), _) => b.join("dockhard.lock"),
+        _ => lock_path,
+    };
+    let ropts = run::RunOptions {
+        apply: a.apply,
+        yes: a.yes,
+        force: a.force,
+        restart: run::Restart::parse(&a.restart)?,
+        wait: Duration::from_secs(a.wait_secs.clamp(1, 3600)),
+        backup_root,
+        lock_path,
+        collect: copts,
+    };
+    let mut out = std::io::stdout().lock();
+    if a.rollback {
+        return run::rollback(&snap, &ropts, &mut out);
+    }
+    let rules = match a.profile {
+        Some(Profile::Seed) => plan::fixable_rules()
+            .filter(|r| r.meta.seed_item.is_some_and(|i| i > 0))
+            .map(|r| r.meta.id.to_string())
+            .collect(),
+        None => a.rules.clone(),
+    };
+    let popts = plan::PlanOptions {
+        rules,
+        method: match a.method {
+            MethodArg::Auto => plan::Method::Auto,
+            MethodArg::DaemonJson => plan::Method::DaemonJson,
+            MethodArg::Dropin => plan::Method::Dropin,
+            MethodArg::Unit => plan::Method::Unit,
+        },
+        force: a.force,
+        inputs,
+    };
+    run::fix(&snap, &popts, &ropts, &mut out)
 }
 
 fn check(a: CheckArgs) -> Result<i32, String> {

@@ -30,6 +30,11 @@ pub struct Snapshot {
     /// With `--root DIR`: the directory treated as the host's `/`. File paths
     /// in [`Snapshot::files`] are host paths (without this prefix).
     pub root: Option<String>,
+    /// `--unit FILE`: the service unit (host path) that starts the audited
+    /// dockerd when it is not a systemd service of this host (its `FILE.d/`
+    /// drop-ins apply). The next start is resolved from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_file: Option<String>,
     pub host: HostEvidence,
     /// Host path -> what was found there.
     pub files: BTreeMap<String, FileEvidence>,
@@ -50,6 +55,7 @@ impl Snapshot {
             collected_unix: None,
             mode,
             root: None,
+            unit_file: None,
             host: HostEvidence::default(),
             files: BTreeMap::new(),
             dirs: BTreeMap::new(),

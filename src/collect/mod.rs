@@ -42,6 +42,9 @@ pub struct CollectOptions {
     pub host: Option<String>,
     /// Timeout of each API call and probe step (at most 2 s for probes).
     pub timeout: Duration,
+    /// `--unit FILE`: the service unit (host path) that starts dockerd, when
+    /// it is not a systemd service of this host.
+    pub unit: Option<String>,
 }
 
 /// Why nothing could be audited.
@@ -75,7 +78,7 @@ pub const HOST_ENV: &[&str] = &[
 pub fn collect(opts: &CollectOptions) -> Result<Snapshot, CollectError> {
     let (unix, text) = now();
     let mut snap = match &opts.target {
-        Target::Root(dir) => collect_root(dir)?,
+        Target::Root(dir) => collect_root(dir, opts.unit.as_deref())?,
         Target::Auto => collect_live(opts, None)?,
         Target::Pid(p) => collect_live(opts, Some(*p))?,
     };
@@ -84,7 +87,7 @@ pub fn collect(opts: &CollectOptions) -> Result<Snapshot, CollectError> {
     Ok(snap)
 }
 
-fn collect_root(dir: &Path) -> Result<Snapshot, CollectError> {
+fn collect_root(dir: &Path, unit: Option<&str>) -> Result<Snapshot, CollectError> {
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -103,6 +106,7 @@ fn collect_root(dir: &Path) -> Result<Snapshot, CollectError> {
     }
     let mut snap = Snapshot::new(Mode::Root);
     snap.root = Some(dir.display().to_string());
+    snap.unit_file = unit.map(str::to_string);
     let fs = Fs::under(dir);
     snap.host = HostEvidence {
         hostname: fs
@@ -154,6 +158,7 @@ fn collect_live(opts: &CollectOptions, only: Option<u32>) -> Result<Snapshot, Co
     };
     let mut snap = Snapshot::new(mode);
     snap.notes = notes;
+    snap.unit_file = opts.unit.clone();
     let (host, host_errors) = host_evidence(&proc);
     snap.host = host;
     snap.notes.extend(host_errors);
@@ -317,6 +322,39 @@ pub fn read_wanted(snap: &mut Snapshot, fs: &Fs) {
     }
 }
 
+/// Read more evidence into a collected snapshot (what `fix` needs beyond
+/// the audit: /dev/log, /etc/subuid, plugin sockets, certificate files
+/// given on the command line). Paths already in the snapshot are kept.
+pub fn read_extra(snap: &mut Snapshot, wants: &[Want]) {
+    let fs = match &snap.root {
+        Some(r) => Fs::under(PathBuf::from(r)),
+        None => Fs::host(),
+    };
+    for want in wants {
+        match want {
+            Want::File(p) => {
+                let have = snap
+                    .files
+                    .get(p)
+                    .is_some_and(|f| f.text.is_some() || f.error.is_some() || f.missing);
+                if !have {
+                    snap.files.insert(p.clone(), fs.read_file(p));
+                }
+            }
+            Want::Meta(p) => {
+                if !snap.files.contains_key(p) {
+                    snap.files.insert(p.clone(), fs.read_meta(p));
+                }
+            }
+            Want::Dir(p) => {
+                if !snap.dirs.contains_key(p) {
+                    snap.dirs.insert(p.clone(), fs.read_dir(p));
+                }
+            }
+        }
+    }
+}
+
 /// The time now: unix seconds and RFC 3339 UTC text.
 pub fn now() -> (i64, String) {
     let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
@@ -377,6 +415,7 @@ mod tests {
             target: Target::Pid(std::process::id()),
             host: None,
             timeout: Duration::from_millis(200),
+            unit: None,
         };
         let e = collect(&opts).unwrap_err().0;
         assert!(
@@ -405,6 +444,7 @@ mod tests {
             target: Target::Root(root.path().to_path_buf()),
             host: None,
             timeout: Duration::from_millis(200),
+            unit: None,
         };
         let snap = collect(&opts).unwrap();
         assert_eq!(snap.mode, Mode::Root);
@@ -441,6 +481,7 @@ mod tests {
             target: Target::Pid(pid),
             host: Some(format!("unix://{}/none.sock", dir.path().display())),
             timeout: Duration::from_millis(300),
+            unit: None,
         };
         let snap = collect(&opts);
         let _ = child.kill();

@@ -8,4 +8,7 @@
 pub mod apply;
 pub mod diff;
 pub mod json_edit;
+pub mod plan;
+pub mod run;
+pub mod spec;
 pub mod unit_edit;

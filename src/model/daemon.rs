@@ -256,12 +256,14 @@ fn running_plan(snap: &Snapshot, d: &DaemonEvidence) -> Plan {
     let running = ArgWord::from_argv(&d.argv);
     let mut notes = Vec::new();
     let mut next_env = env.clone();
-    let (next, service) = match &d.systemd_unit {
+    let unit_name = snap.unit_file.as_ref().or(d.systemd_unit.as_ref());
+    let (next, service) = match unit_name {
         Some(unit) => {
             // A rootless daemon's service is a user unit of its owner.
-            let res = match env.get("HOME").filter(|_| rootless) {
-                Some(home) => super::systemd::resolve_user(snap, unit, home),
-                None => super::systemd::resolve(snap, unit),
+            let res = match (&snap.unit_file, env.get("HOME").filter(|_| rootless)) {
+                (Some(file), _) => super::systemd::resolve_file(snap, file),
+                (None, Some(home)) => super::systemd::resolve_user(snap, unit, home),
+                (None, None) => super::systemd::resolve(snap, unit),
             };
             for (k, (v, _)) in &res.environment {
                 next_env.insert(k.clone(), v.clone());
@@ -318,7 +320,10 @@ fn disk_plan(snap: &Snapshot) -> Plan {
         },
         Some(0),
     );
-    let res = super::systemd::resolve(snap, "docker.service");
+    let res = match &snap.unit_file {
+        Some(file) => super::systemd::resolve_file(snap, file),
+        None => super::systemd::resolve(snap, "docker.service"),
+    };
     let mut notes = Vec::new();
     let mut next_env = env.clone();
     for (k, (v, _)) in &res.environment {
@@ -330,6 +335,8 @@ fn disk_plan(snap: &Snapshot) -> Plan {
             "cannot resolve docker.service: {}",
             res.evidence_errors.join("; ")
         ))
+    } else if let (None, Some(file)) = (&res.unit_path, &snap.unit_file) {
+        Err(format!("the unit file {file} (--unit) was not found"))
     } else if res.unit_path.is_none() {
         notes.push(
             "no docker.service unit found: the next start is assumed to be `dockerd` with no flags"

@@ -123,10 +123,36 @@ pub fn resolve_user(snap: &Snapshot, name: &str, home: &str) -> ServiceResolutio
     resolve_full(snap, name, &user_unit_dirs(home)).resolution
 }
 
+/// Resolve the service whose unit file is `path` (`--unit FILE`): drop-ins
+/// come from the directories beside it (`FILE.d/`).
+pub fn resolve_file(snap: &Snapshot, path: &str) -> ServiceResolution {
+    let (dir, name) = split_unit_path(path);
+    resolve_full(snap, &name, &[dir]).resolution
+}
+
+/// `/a/b/docker.service` -> (`/a/b`, `docker.service`).
+fn split_unit_path(path: &str) -> (String, String) {
+    match path.rsplit_once('/') {
+        Some((d, n)) => (
+            if d.is_empty() {
+                "/".to_string()
+            } else {
+                d.to_string()
+            },
+            n.to_string(),
+        ),
+        None => (".".to_string(), path.to_string()),
+    }
+}
+
 /// The unit files, drop-in directories and EnvironmentFiles the model needs
 /// to resolve docker.service and docker.socket.
 pub fn wanted(snap: &Snapshot) -> Vec<Want> {
     let mut out = Vec::new();
+    if let Some(path) = &snap.unit_file {
+        let (dir, name) = split_unit_path(path);
+        wanted_for(snap, &name, &[dir], &mut out);
+    }
     let system: Vec<String> = UNIT_DIRS.iter().map(|d| d.to_string()).collect();
     let mut services: BTreeSet<String> = BTreeSet::new();
     services.insert("docker.service".to_string());

@@ -20,6 +20,7 @@ configured. A plugin that cannot be found (no socket or spec under /run/docker/p
 `--authorization-plugin=NAME`, never both.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
@@ -81,4 +82,34 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         }
     }
     out
+}
+
+fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
+    use crate::fix::spec::{Change, FixSpec, Hazard, exists};
+    let name = cx
+        .inputs
+        .authz_plugin
+        .clone()
+        .ok_or("needs --authz-plugin NAME (the plugin must be installed and running)")?;
+    let mut spec = FixSpec {
+        changes: vec![Change::AddToList {
+            key: "authorization-plugins".into(),
+            item: name.clone(),
+        }],
+        hazards: Vec::new(),
+    };
+    let paths = plugin_paths(&name);
+    if paths.is_empty() {
+        spec.hazards.push(Hazard::warning(format!(
+            "`{name}` is a managed plugin: it must be installed and enabled (`docker plugin ls`) or dockerd will not start"
+        )));
+    } else if !paths.iter().any(|p| exists(cx.snap, p)) {
+        spec.hazards.push(Hazard::blocking(format!(
+            "authorization plugin `{name}` was not found (no socket or spec in /run/docker/plugins, /etc/docker/plugins, /usr/lib/docker/plugins): dockerd would not start"
+        )));
+    }
+    spec.hazards.push(Hazard::warning(
+        "every API request then goes through the plugin: if it stops, the daemon refuses all requests",
+    ));
+    Ok(spec)
 }

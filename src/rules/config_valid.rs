@@ -20,6 +20,7 @@ Fail on any start failure; warnings (duplicate keys) pass with a warning.",
 either daemon.json or the command line, never both.",
     },
     check,
+    fix: None,
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {

@@ -15,6 +15,7 @@ from the command line and daemon.json (default false). Pass when it is false.",
 restart dockerd.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
@@ -28,4 +29,11 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             .with_all(e)
             .with_warnings(w),
     }
+}
+
+fn fix(_cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
+    Ok(crate::fix::spec::FixSpec::set(
+        "experimental",
+        serde_json::Value::Bool(false),
+    ))
 }

@@ -20,6 +20,7 @@ part of the container engine.",
         remediation: "Move other services off the host or into containers managed by Docker.",
     },
     check,
+    fix: None,
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {

@@ -17,6 +17,7 @@ flags live, never both) and restart dockerd. `--icc=false` needs `--iptables` le
 that must talk use a user-defined network or explicit links.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
@@ -30,4 +31,15 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             .with_all(e)
             .with_warnings(w),
     }
+}
+
+fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
+    use crate::fix::spec::{FixSpec, Hazard};
+    let mut spec = FixSpec::set("icc", serde_json::Value::Bool(false));
+    if !cx.next.bool("iptables").0 {
+        spec.hazards.push(Hazard::warning(
+            "iptables is disabled: icc=false has no effect without dockerd's iptables rules",
+        ));
+    }
+    Ok(spec)
 }

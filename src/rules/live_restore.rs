@@ -17,6 +17,7 @@ SIGHUP applies a change in daemon.json.",
 (`kill -HUP $(pidof dockerd)` or `systemctl reload docker`); not in swarm mode.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
@@ -40,4 +41,27 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             .with_all(e)
             .with_warnings(w),
     }
+}
+
+fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
+    use crate::fix::spec::{FixSpec, Hazard};
+    let mut spec = FixSpec::set("live-restore", serde_json::Value::Bool(true));
+    let swarm = cx
+        .daemon
+        .running
+        .as_ref()
+        .and_then(|v| v.live.as_ref())
+        .and_then(|l| l.swarm_state.as_ref());
+    match swarm {
+        Some((st, _)) if st != "inactive" && !st.is_empty() => {
+            spec.hazards.push(Hazard::blocking(format!(
+                "the node is in swarm mode (Swarm.LocalNodeState: {st}): dockerd refuses live-restore with swarm"
+            )));
+        }
+        Some(_) => {}
+        None => spec.hazards.push(Hazard::warning(
+            "swarm mode could not be checked (no running daemon answered): dockerd refuses live-restore in swarm mode",
+        )),
+    }
+    Ok(spec)
 }

@@ -49,6 +49,8 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 pub struct Rule {
     pub meta: RuleMeta,
     pub check: fn(&Ctx<'_>) -> Outcome,
+    /// How `dockhard fix` fixes it (`None`: by hand only).
+    pub fix: Option<crate::fix::spec::FixFn>,
 }
 
 /// A rule's documentation and classification. Everything a user reads about

@@ -23,6 +23,7 @@ docker.socket), or require client certificates: `\"tlsverify\": true` with `tlsc
 `tlscert`, `tlskey` (see `dockhard tls init`). Use `ssh://` from the client instead of TCP.",
     },
     check,
+    fix: Some(super::remote_api_tls::tls_fix),
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {

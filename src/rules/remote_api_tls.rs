@@ -29,6 +29,7 @@ days passes with a warning.",
 dockerd.",
     },
     check,
+    fix: Some(tls_fix),
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
@@ -176,4 +177,45 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         .with_all(evidence)
         .with_warnings(warnings)
     }
+}
+
+/// The fix of the TCP listener rules: TLS with client verification, with
+/// the certificate files given by --tls-ca/--tls-cert/--tls-key. Listeners
+/// are never removed.
+pub(crate) fn tls_fix(
+    cx: &crate::fix::spec::FixCx<'_>,
+) -> Result<crate::fix::spec::FixSpec, String> {
+    use crate::fix::spec::{Change, FixSpec, Hazard, exists};
+    let i = cx.inputs;
+    let (Some(ca), Some(cert), Some(key)) = (&i.tls_ca, &i.tls_cert, &i.tls_key) else {
+        return Err(
+            "needs --tls-ca FILE --tls-cert FILE --tls-key FILE (TCP listeners are not removed silently: remove them by hand if they are not needed)"
+                .to_string(),
+        );
+    };
+    let mut spec = FixSpec::default();
+    spec.changes.push(Change::Set {
+        key: "tlsverify".into(),
+        value: serde_json::Value::Bool(true),
+    });
+    for (k, p) in [("tlscacert", ca), ("tlscert", cert), ("tlskey", key)] {
+        spec.changes.push(Change::Set {
+            key: k.into(),
+            value: serde_json::Value::String(p.clone()),
+        });
+        let readable = if k == "tlskey" {
+            exists(cx.snap, p)
+        } else {
+            cx.snap.text(p).is_some()
+        };
+        if !readable {
+            spec.hazards.push(Hazard::blocking(format!(
+                "{k}: {p} is not a readable file: dockerd would not start with tlsverify"
+            )));
+        }
+    }
+    spec.hazards.push(Hazard::warning(
+        "clients of the TCP listeners then need a certificate signed by the CA (docker --tlsverify)",
+    ));
+    Ok(spec)
 }

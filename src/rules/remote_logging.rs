@@ -20,6 +20,7 @@ dockerd refuses to start with them), and restart dockerd. Without /dev/log or a 
 syslog-address every new container fails to start.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
@@ -43,4 +44,44 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             .with_all(e)
             .with_warnings(w),
     }
+}
+
+/// Log options only the json-file (and local) drivers accept: dockerd
+/// refuses to start with them and another driver.
+pub const JSON_FILE_ONLY_OPTS: &[&str] = &["max-size", "max-file", "compress"];
+
+fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
+    use crate::fix::spec::{Change, FixSpec, Hazard, exists};
+    let mut spec = FixSpec::set("log-driver", serde_json::Value::String("syslog".into()));
+    let opts = cx.next.map("log-opts");
+    for k in JSON_FILE_ONLY_OPTS {
+        if opts.contains_key(*k) {
+            spec.changes.push(Change::RemoveMapKey {
+                key: "log-opts".into(),
+                inner: (*k).to_string(),
+            });
+            spec.hazards.push(Hazard::warning(format!(
+                "log-opts {k} only applies to json-file/local: removed (dockerd refuses it with syslog)"
+            )));
+        }
+    }
+    match &cx.inputs.syslog_address {
+        Some(a) => spec.changes.push(Change::SetMapKey {
+            key: "log-opts".into(),
+            inner: "syslog-address".into(),
+            value: a.clone(),
+        }),
+        None => {
+            let configured = opts.get("syslog-address").map(|(v, _)| v.clone());
+            if configured.is_none() && !exists(cx.snap, "/dev/log") {
+                spec.hazards.push(Hazard::blocking(
+                    "syslog is not reachable: there is no /dev/log and no syslog-address (give --syslog-address URL): every new container would fail to start",
+                ));
+            }
+        }
+    }
+    spec.hazards.push(Hazard::warning(
+        "existing containers keep their log driver until they are recreated; `docker logs` does not work with syslog",
+    ));
+    Ok(spec)
 }

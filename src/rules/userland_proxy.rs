@@ -15,6 +15,7 @@ command line and daemon.json (default true). Pass when it is false.",
 `--userland-proxy=false`, never both) and restart dockerd.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
@@ -27,4 +28,12 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             .with_all(e)
             .with_warnings(w),
     }
+}
+
+fn fix(_cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
+    let mut spec = crate::fix::spec::FixSpec::set("userland-proxy", serde_json::Value::Bool(false));
+    spec.hazards.push(crate::fix::spec::Hazard::warning(
+        "published ports are then served by iptables NAT only: connections to a published port from the host itself via 127.0.0.1 need the kernel's route_localnet (set by dockerd)",
+    ));
+    Ok(spec)
 }

@@ -18,6 +18,7 @@ containers created before are not visible afterwards, and `--privileged`, `--net
 `--pid=host` containers are refused. Or run Docker rootless.",
     },
     check,
+    fix: Some(fix),
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
@@ -60,4 +61,32 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         Some(u) => Outcome::pass(format!("user namespace remapping to `{u}`")).with(e),
         None => Outcome::fail("userns-remap is not set").with(e),
     }
+}
+
+fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
+    use crate::fix::spec::{FixSpec, Hazard};
+    let v = cx
+        .inputs
+        .userns_remap
+        .clone()
+        .ok_or("needs --userns-remap default|USER[:GROUP] (`default` makes dockerd create the dockremap user and its ranges)")?;
+    let mut spec = FixSpec::set("userns-remap", serde_json::Value::String(v.clone()));
+    if v != "default" {
+        let (user, group) = v.split_once(':').unwrap_or((&v, &v));
+        for (file, name) in [("/etc/subuid", user), ("/etc/subgid", group)] {
+            let has = cx.snap.text(file).is_some_and(|t| {
+                t.lines()
+                    .any(|l| l.split(':').next().is_some_and(|n| n.trim() == name))
+            });
+            if !has {
+                spec.hazards.push(Hazard::blocking(format!(
+                    "{file} has no range for `{name}`: dockerd would not start (use `--userns-remap default`, or add a range)"
+                )));
+            }
+        }
+    }
+    spec.hazards.push(Hazard::warning(
+        "with user namespaces dockerd uses a new storage directory: existing containers and images are not visible afterwards (they are not deleted)",
+    ));
+    Ok(spec)
 }
