@@ -507,3 +507,162 @@ fn live_fix_rollback_when_dockerd_does_not_start() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("already rolled back"), "{out}");
 }
+
+/// The remote-API rules fixed end to end: a plain TCP listener, certificates
+/// from `dockhard tls init`, `fix --apply` with a restart, and the new daemon
+/// refuses a client without a certificate (the probe says so).
+#[test]
+fn live_fix_tls_for_a_plain_tcp_listener() {
+    let Some(live) = live("live_fix_tls_for_a_plain_tcp_listener") else {
+        return;
+    };
+    let port = support::free_port();
+    let sv = Supervised::start(&live, &format!("-H tcp://127.0.0.1:{port}"), "{}\n");
+    let certs = sv.dir.join("certs");
+    let certs_s = certs.display().to_string();
+    let (code, out) = run_dockhard(&[
+        "tls",
+        "init",
+        &certs_s,
+        "--san",
+        "127.0.0.1",
+        "--san",
+        "localhost",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (ca, cert, key) = (
+        format!("{certs_s}/ca.pem"),
+        format!("{certs_s}/server-cert.pem"),
+        format!("{certs_s}/server-key.pem"),
+    );
+    let old_pid = sv.pid();
+    let restart = sv.restart_cmd();
+    let (code, out) = sv.fix(&[
+        "--rule",
+        "daemon.remote-api-auth",
+        "--rule",
+        "daemon.remote-api-tls",
+        "--tls-ca",
+        &ca,
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--restart",
+        &restart,
+        "--apply",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("daemon.remote-api-auth        fail -> pass"),
+        "{out}"
+    );
+    assert!(
+        out.contains("daemon.remote-api-tls         fail -> pass"),
+        "{out}"
+    );
+    assert_ne!(sv.pid(), old_pid, "restarted");
+    let json: Value = serde_json::from_str(&fs::read_to_string(&sv.config).unwrap()).unwrap();
+    assert_eq!(json["tlsverify"], true, "{json}");
+    // An unauthenticated client is now refused by the real daemon.
+    let pid = sv.pid().to_string();
+    let unit = sv.unit.display().to_string();
+    let (code, report) =
+        run_dockhard(&["check", "--pid", &pid, "--unit", &unit, "--format", "json"]);
+    assert_eq!(code, 1, "{report}");
+    let v: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    let auth = v["daemons"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "daemon.remote-api-auth")
+        .unwrap()
+        .clone();
+    assert_eq!(auth["status"], "pass", "{auth:#}");
+    assert!(auth["evidence"].to_string().contains("refused"), "{auth:#}");
+}
+
+/// Turning on client verification for the listener dockhard itself talks
+/// to (without a client certificate) would lock the tool out: refused
+/// unless --force, and nothing is written.
+#[test]
+fn live_fix_refuses_to_lock_itself_out_of_its_own_endpoint() {
+    let Some(live) = live("live_fix_refuses_to_lock_itself_out_of_its_own_endpoint") else {
+        return;
+    };
+    let port = support::free_port();
+    let sv = Supervised::start(&live, &format!("-H tcp://127.0.0.1:{port}"), "{}\n");
+    let certs = sv.dir.join("certs");
+    let certs_s = certs.display().to_string();
+    let (code, out) = run_dockhard(&["tls", "init", &certs_s, "--san", "127.0.0.1"]);
+    assert_eq!(code, 0, "{out}");
+    let host = format!("tcp://127.0.0.1:{port}");
+    let (ca, cert, key) = (
+        format!("{certs_s}/ca.pem"),
+        format!("{certs_s}/server-cert.pem"),
+        format!("{certs_s}/server-key.pem"),
+    );
+    let restart = sv.restart_cmd();
+    let (code, out) = sv.fix(&[
+        "--host",
+        &host,
+        "--rule",
+        "daemon.remote-api-auth",
+        "--tls-ca",
+        &ca,
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--restart",
+        &restart,
+        "--apply",
+        "--yes",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("dockhard itself uses"), "{out}");
+    assert_eq!(
+        fs::read_to_string(&sv.config).unwrap(),
+        "{}\n",
+        "nothing written"
+    );
+    assert_eq!(sv.starts(), 1, "not restarted");
+}
+
+/// Live restore is incompatible with swarm mode: on a swarm node the rule is
+/// not applicable and `fix` does not turn it on.
+#[test]
+fn live_fix_leaves_live_restore_alone_in_swarm_mode() {
+    let Some(live) = live("live_fix_leaves_live_restore_alone_in_swarm_mode") else {
+        return;
+    };
+    let d = Daemon::start(&live, DaemonOpts::new().config("{}\n"));
+    d.docker_ok(&[
+        "swarm",
+        "init",
+        "--advertise-addr",
+        "127.0.0.1",
+        "--listen-addr",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(d.info()["Swarm"]["LocalNodeState"], "active");
+    let pid = d.pid().to_string();
+    let backups = d.dir.join("backups").display().to_string();
+    let (code, out) = run_dockhard(&[
+        "fix",
+        "--pid",
+        &pid,
+        "--rule",
+        "daemon.live-restore",
+        "--backup-dir",
+        &backups,
+        "--apply",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("not_applicable"), "{out}");
+    assert!(out.contains("nothing to do"), "{out}");
+    assert_eq!(d.info()["LiveRestoreEnabled"], false);
+    let _ = d.docker(&["swarm", "leave", "--force"]);
+}
