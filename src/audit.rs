@@ -2,16 +2,39 @@
 //! running configuration and the one on disk. Pure.
 
 use crate::model::daemon::{self, DaemonModel, View};
+use crate::model::objects::{Exclusions, Subject};
 use crate::report::{DaemonReport, HostInfo, REPORT_SCHEMA, Report, RuleResult, Summary, ToolInfo};
-use crate::rules::{Ctx, Outcome, RULES, Rule};
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule};
 use crate::snapshot::{Mode, Snapshot};
 
-/// Evaluate a snapshot into a report.
+/// What to audit of a snapshot.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    pub profile: Profile,
+    /// Containers left out (by name pattern or label).
+    pub exclude: Exclusions,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        AuditOptions {
+            profile: Profile::Seed,
+            exclude: Exclusions::default(),
+        }
+    }
+}
+
+/// Evaluate a snapshot into a report with the `seed` profile.
 pub fn run(snap: &Snapshot) -> Report {
+    run_with(snap, &AuditOptions::default())
+}
+
+/// Evaluate a snapshot into a report.
+pub fn run_with(snap: &Snapshot, opts: &AuditOptions) -> Report {
     let models = daemon::build(snap);
     let daemons = models
         .iter()
-        .map(|m| audit_daemon(snap, m))
+        .map(|m| audit_daemon(snap, m, opts))
         .collect::<Vec<_>>();
     Report {
         schema: REPORT_SCHEMA.to_string(),
@@ -37,12 +60,71 @@ pub fn run(snap: &Snapshot) -> Report {
     }
 }
 
-fn audit_daemon(snap: &Snapshot, m: &DaemonModel) -> DaemonReport {
+fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> DaemonReport {
     let primary = m.running.as_ref().unwrap_or(&m.next_start);
-    let results = RULES
-        .iter()
-        .map(|rule| evaluate(snap, m, primary, rule))
-        .collect();
+    let mut notes = m.notes.clone();
+    let mut excluded = Vec::new();
+    let containers = m.objects.containers.as_ref().map(|cs| {
+        cs.iter()
+            .filter(|c| match opts.exclude.reason(c) {
+                Some(why) => {
+                    excluded.push(format!("{} ({why})", c.name));
+                    false
+                }
+                None => true,
+            })
+            .collect::<Vec<_>>()
+    });
+    let rules: Vec<&Rule> = opts.profile.rules().collect();
+    if rules.iter().any(|r| !matches!(r.check, Check::Daemon(_))) {
+        notes.extend(m.objects.notes.iter().cloned());
+        if !excluded.is_empty() {
+            notes.push(format!(
+                "{} container(s) excluded from the audit: {}",
+                excluded.len(),
+                excluded.join(", ")
+            ));
+        }
+    }
+    let mut results = Vec::new();
+    for rule in rules {
+        let cx = Ctx {
+            snap,
+            daemon: m,
+            view: primary,
+        };
+        match rule.check {
+            Check::Daemon(_) => results.push(evaluate(snap, m, primary, rule)),
+            Check::Container(f) => match &containers {
+                Err(why) => results.push(no_objects(rule, m, "containers", why)),
+                Ok(cs) if cs.is_empty() => results.push(result(
+                    rule,
+                    None,
+                    Outcome::not_applicable("no containers"),
+                    None,
+                )),
+                Ok(cs) => {
+                    for c in cs {
+                        results.push(result(rule, Some(c.subject()), f(&cx, c), None));
+                    }
+                }
+            },
+            Check::Image(f) => match &m.objects.images {
+                Err(why) => results.push(no_objects(rule, m, "images", why)),
+                Ok(is) if is.is_empty() => results.push(result(
+                    rule,
+                    None,
+                    Outcome::not_applicable("no images"),
+                    None,
+                )),
+                Ok(is) => {
+                    for i in is {
+                        results.push(result(rule, Some(i.subject()), f(&cx, i), None));
+                    }
+                }
+            },
+        }
+    }
     DaemonReport {
         pid: m.pid,
         version: m.version.clone(),
@@ -59,28 +141,56 @@ fn audit_daemon(snap: &Snapshot, m: &DaemonModel) -> DaemonReport {
             .as_ref()
             .ok()
             .map(|c| c.config_path.path.clone()),
-        notes: m.notes.clone(),
+        notes,
         results,
     }
 }
 
-fn check(snap: &Snapshot, m: &DaemonModel, view: &View, rule: &Rule) -> Outcome {
-    (rule.check)(&Ctx {
-        snap,
-        daemon: m,
-        view,
-    })
+/// A daemon rule's verdict on one view. Per-object rules have no verdict
+/// of their own on a view: `None`.
+pub fn check(snap: &Snapshot, m: &DaemonModel, view: &View, rule: &Rule) -> Option<Outcome> {
+    match rule.check {
+        Check::Daemon(f) => Some(f(&Ctx {
+            snap,
+            daemon: m,
+            view,
+        })),
+        Check::Container(_) | Check::Image(_) => None,
+    }
+}
+
+/// Containers or images are unknown: `not_applicable` where there are none
+/// to see (an offline root, no daemon running), else `error`.
+fn no_objects(rule: &Rule, m: &DaemonModel, what: &str, why: &str) -> RuleResult {
+    let out = if m.running.is_none() {
+        Outcome::not_applicable(format!("{why}: no {what} to audit"))
+    } else {
+        Outcome::error(format!("the {what} of this daemon are unknown: {why}"))
+    };
+    result(rule, None, out, None)
 }
 
 fn evaluate(snap: &Snapshot, m: &DaemonModel, primary: &View, rule: &Rule) -> RuleResult {
-    let out = check(snap, m, primary, rule);
+    let Some(out) = check(snap, m, primary, rule) else {
+        return result(rule, None, Outcome::error("not a daemon rule"), None);
+    };
     let drift = if m.running.is_some() {
         drift_note(&out, snap, m, rule)
     } else {
         None
     };
+    result(rule, None, out, drift)
+}
+
+fn result(
+    rule: &Rule,
+    subject: Option<Subject>,
+    out: Outcome,
+    drift: Option<String>,
+) -> RuleResult {
     RuleResult {
         rule: rule.meta.id.to_string(),
+        subject,
         status: out.status,
         severity: rule.meta.severity,
         title: rule.meta.title.to_string(),
@@ -98,7 +208,7 @@ fn evaluate(snap: &Snapshot, m: &DaemonModel, primary: &View, rule: &Rule) -> Ru
 fn drift_note(now: &Outcome, snap: &Snapshot, m: &DaemonModel, rule: &Rule) -> Option<String> {
     let mut notes = Vec::new();
     if let Some(reload) = &m.reload {
-        let r = check(snap, m, reload, rule);
+        let r = check(snap, m, reload, rule)?;
         if r.status != now.status {
             notes.push(format!(
                 "at the next reload (SIGHUP): {} ({})",
@@ -106,7 +216,7 @@ fn drift_note(now: &Outcome, snap: &Snapshot, m: &DaemonModel, rule: &Rule) -> O
             ));
         }
     }
-    let next = check(snap, m, &m.next_start, rule);
+    let next = check(snap, m, &m.next_start, rule)?;
     if next.status != now.status {
         notes.push(format!(
             "at the next restart: {} ({})",

@@ -69,6 +69,48 @@ pub struct TargetArgs {
     /// start is resolved from it. With --root, a path inside the root.
     #[arg(long, value_name = "FILE")]
     pub unit: Option<String>,
+    /// Rule set: seed (the hardening guide), cis (every automated CIS Docker
+    /// Benchmark item), all (also the items decided by hand).
+    #[arg(long, value_enum, default_value_t = ProfileArg::Seed)]
+    pub profile: ProfileArg,
+}
+
+/// Which containers to leave out of the audit.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ExcludeArgs {
+    /// Leave out containers whose name matches PATTERN (`*`, `?`), or whose
+    /// id starts with it (repeatable).
+    #[arg(long = "exclude-container", value_name = "PATTERN")]
+    pub containers: Vec<String>,
+    /// Leave out containers with this label (`KEY` or `KEY=VALUE`, repeatable).
+    #[arg(long = "exclude-label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+}
+
+impl ExcludeArgs {
+    fn exclusions(&self) -> crate::model::objects::Exclusions {
+        crate::model::objects::Exclusions {
+            names: self.containers.clone(),
+            labels: self.labels.clone(),
+        }
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileArg {
+    Seed,
+    Cis,
+    All,
+}
+
+impl ProfileArg {
+    pub fn profile(self) -> rules::Profile {
+        match self {
+            ProfileArg::Seed => rules::Profile::Seed,
+            ProfileArg::Cis => rules::Profile::Cis,
+            ProfileArg::All => rules::Profile::All,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +128,8 @@ pub struct CheckArgs {
     /// Exit 1 only for failures at or above this severity (default: any failure).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
+    #[command(flatten)]
+    pub exclude: ExcludeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -104,9 +148,6 @@ pub struct FixArgs {
     /// Fix this rule only (repeatable). Default: every rule that has a fix.
     #[arg(long = "rule", value_name = "ID")]
     pub rules: Vec<String>,
-    /// `seed`: every item of the hardening guide.
-    #[arg(long, value_enum, conflicts_with = "rules")]
-    pub profile: Option<Profile>,
     /// Write the changes (default: dry run).
     #[arg(long)]
     pub apply: bool,
@@ -133,7 +174,7 @@ pub struct FixArgs {
     )]
     pub wait_secs: u64,
     /// Restore the last applied change set and restart.
-    #[arg(long, conflicts_with_all = ["rules", "profile", "apply"])]
+    #[arg(long, conflicts_with_all = ["rules", "apply"])]
     pub rollback: bool,
     /// Where backups go (default /var/lib/dockhard/backups; with --root,
     /// DIR/var/lib/dockhard/backups).
@@ -155,11 +196,6 @@ pub struct FixArgs {
     /// `default` or USER[:GROUP] (daemon.userns-remap).
     #[arg(long, value_name = "SPEC")]
     pub userns_remap: Option<String>,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Profile {
-    Seed,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,11 +332,15 @@ fn collect_options(t: &TargetArgs) -> CollectOptions {
         (None, Some(p)) => Target::Pid(p),
         (None, None) => Target::Auto,
     };
+    let profile = t.profile.profile();
     CollectOptions {
         target,
         host: t.host.clone(),
         timeout: Duration::from_millis(t.timeout_ms.clamp(1, 60_000)),
         unit: t.unit.clone(),
+        objects: profile
+            .rules()
+            .any(|r| !matches!(r.check, rules::Check::Daemon(_))),
     }
 }
 
@@ -337,12 +377,14 @@ fn fix(a: FixArgs) -> Result<i32, String> {
     if a.rollback {
         return run::rollback(&snap, &ropts, &mut out);
     }
-    let rules = match a.profile {
-        Some(Profile::Seed) => plan::fixable_rules()
-            .filter(|r| r.meta.seed_item.is_some_and(|i| i > 0))
+    // Every fixable rule of the profile, unless --rule names some.
+    let rules = if a.rules.is_empty() {
+        plan::fixable_rules()
+            .filter(|r| a.target.profile.profile().includes(r))
             .map(|r| r.meta.id.to_string())
-            .collect(),
-        None => a.rules.clone(),
+            .collect()
+    } else {
+        a.rules.clone()
     };
     let popts = plan::PlanOptions {
         rules,
@@ -363,7 +405,13 @@ fn check(a: CheckArgs) -> Result<i32, String> {
         Some(p) => read_snapshot(p)?,
         None => gather(&a.target)?,
     };
-    let report = crate::audit::run(&snap);
+    let report = crate::audit::run_with(
+        &snap,
+        &crate::audit::AuditOptions {
+            profile: a.target.profile.profile(),
+            exclude: a.exclude.exclusions(),
+        },
+    );
     let text = match a.format {
         Format::Json => report::json::render(&report),
         Format::Text => report::text::render(&report, color_wanted(a.output.as_deref())),
@@ -508,6 +556,7 @@ mod tests {
             .iter()
             .map(|(status, severity)| RuleResult {
                 rule: "daemon.x".into(),
+                subject: None,
                 status: *status,
                 severity: *severity,
                 title: String::new(),

@@ -238,6 +238,29 @@ pub struct ApiEvidence {
     pub info: Option<ApiCall>,
     /// `GET /networks/bridge`
     pub bridge_network: Option<ApiCall>,
+    /// The calls made for container, image and swarm rules, by request path:
+    /// `/containers/json?all=1`, `/containers/ID/json`, `/containers/ID/top`,
+    /// `/images/json`, `/images/ID/json`, `/images/ID/history`, `/swarm`,
+    /// `/nodes`, `/networks`. Empty when they were not collected (a profile
+    /// without such rules).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub objects: BTreeMap<String, ApiCall>,
+    /// Processes of each running container (by container id), read from
+    /// /proc (their cgroup names the container): the evidence for rules on
+    /// what runs inside, without `docker exec`. A container whose processes
+    /// could not be seen there has `/containers/ID/top` in `objects`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub container_processes: BTreeMap<String, Vec<ContainerProcess>>,
+}
+
+/// One process of a container, as seen in the host's /proc.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerProcess {
+    pub pid: u32,
+    /// `comm` (the kernel's 15-character process name).
+    pub comm: String,
+    /// argv[0], when readable.
+    pub argv0: Option<String>,
 }
 
 /// One API call: the decoded JSON body, or why there is none.

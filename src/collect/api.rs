@@ -104,6 +104,125 @@ pub fn gather(ep: &Endpoint, timeout: Duration) -> ApiEvidence {
     ev
 }
 
+/// Most containers (and images) inspected in one collection; the rest are
+/// named in a note.
+pub const MAX_OBJECTS: usize = 20_000;
+/// Concurrent connections used for the per-object calls.
+pub const WORKERS: usize = 4;
+
+/// The container, image and swarm calls: the two lists, then one inspect
+/// per container and one inspect and one history per image, over
+/// [`WORKERS`] connections. `top` is asked only for running containers whose
+/// processes `visible` could not find (not in our /proc). Returns notes.
+pub fn gather_objects(
+    ep: &Endpoint,
+    timeout: Duration,
+    ev: &mut ApiEvidence,
+    visible: &dyn Fn(&serde_json::Value) -> bool,
+) -> Vec<String> {
+    use crate::model::objects::{
+        CONTAINERS_LIST, IMAGES_LIST, container_path, history_path, image_path, top_path,
+    };
+    let mut notes = Vec::new();
+    let ids = |call: &ApiCall| -> Vec<String> {
+        call.body
+            .as_ref()
+            .and_then(|b| b.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.get("Id").and_then(|i| i.as_str()))
+                    .filter(|id| is_object_id(id))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let containers = call(ep, CONTAINERS_LIST, timeout);
+    let images = call(ep, IMAGES_LIST, timeout);
+    let mut cids = ids(&containers);
+    let mut iids = ids(&images);
+    for (what, list) in [("containers", &mut cids), ("images", &mut iids)] {
+        if list.len() > MAX_OBJECTS {
+            notes.push(format!(
+                "{} {what}: only the first {MAX_OBJECTS} were inspected",
+                list.len()
+            ));
+            list.truncate(MAX_OBJECTS);
+        }
+    }
+    ev.objects.insert(CONTAINERS_LIST.into(), containers);
+    ev.objects.insert(IMAGES_LIST.into(), images);
+    let mut paths: Vec<String> = cids.iter().map(|id| container_path(id)).collect();
+    for id in &iids {
+        paths.push(image_path(id));
+        paths.push(history_path(id));
+    }
+    if swarm_active(ev) {
+        paths.extend(["/swarm", "/nodes", "/networks", "/services"].map(String::from));
+    }
+    let answers = call_all(ep, &paths, timeout);
+    // Second round: `top` for running containers not visible in /proc.
+    let tops: Vec<String> = cids
+        .iter()
+        .filter(|id| {
+            answers.get(&container_path(id)).is_some_and(|c| {
+                c.body.as_ref().is_some_and(|b| {
+                    b.pointer("/State/Running").and_then(|r| r.as_bool()) == Some(true)
+                        && !visible(b)
+                })
+            })
+        })
+        .map(|id| top_path(id))
+        .collect();
+    ev.objects.extend(answers);
+    ev.objects.extend(call_all(ep, &tops, timeout));
+    notes
+}
+
+/// Container and image ids are hex (images with a `sha256:` prefix): never
+/// a path segment that could change the request.
+fn is_object_id(id: &str) -> bool {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    !hex.is_empty() && hex.len() <= 128 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn swarm_active(ev: &ApiEvidence) -> bool {
+    ev.info
+        .as_ref()
+        .and_then(|i| i.body.as_ref())
+        .and_then(|b| b.pointer("/Swarm/LocalNodeState"))
+        .and_then(|s| s.as_str())
+        == Some("active")
+}
+
+/// GET every path, [`WORKERS`] at a time.
+pub fn call_all(
+    ep: &Endpoint,
+    paths: &[String],
+    timeout: Duration,
+) -> std::collections::BTreeMap<String, ApiCall> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let out = Mutex::new(std::collections::BTreeMap::new());
+    std::thread::scope(|s| {
+        for _ in 0..WORKERS.min(paths.len()) {
+            s.spawn(|| {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = paths.get(i) else { break };
+                    mine.push((p.clone(), call(ep, p, timeout)));
+                }
+                if let Ok(mut m) = out.lock() {
+                    m.extend(mine);
+                }
+            });
+        }
+    });
+    out.into_inner().unwrap_or_default()
+}
+
 /// The daemon version from a `/version` answer.
 pub fn version_string(api: &ApiEvidence) -> Option<&str> {
     api.version

@@ -45,6 +45,9 @@ pub struct CollectOptions {
     /// `--unit FILE`: the service unit (host path) that starts dockerd, when
     /// it is not a systemd service of this host.
     pub unit: Option<String>,
+    /// Also list and inspect containers and images (and swarm objects), for
+    /// profiles with such rules.
+    pub objects: bool,
 }
 
 /// Why nothing could be audited.
@@ -164,9 +167,20 @@ fn collect_live(opts: &CollectOptions, only: Option<u32>) -> Result<Snapshot, Co
     snap.notes.extend(host_errors);
     let env = |k: &str| std::env::var(k).ok();
     let own_netns = std::fs::read_link("/proc/self/ns/net").ok();
+    let container_procs = if opts.objects && !pids.is_empty() {
+        proc.container_processes()
+    } else {
+        BTreeMap::new()
+    };
     for pid in pids {
         let mut d = proc.daemon(pid, snap.host.boot_time);
         d.api = daemon_api(opts, &d, &env);
+        if opts.objects {
+            let (api, notes) = daemon_objects(opts, d.api.clone(), &container_procs);
+            d.api = api;
+            snap.notes
+                .extend(notes.into_iter().map(|n| format!("pid {pid}: {n}")));
+        }
         let same_netns = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok() == own_netns;
         d.probes = d
             .tcp_listeners
@@ -247,6 +261,47 @@ fn daemon_api(
         }
     }
     ev
+}
+
+/// The container and image evidence of one daemon, on the endpoint its
+/// version/info calls answered on; the processes of its running containers
+/// that /proc shows.
+fn daemon_objects(
+    opts: &CollectOptions,
+    mut api: crate::snapshot::ApiEvidence,
+    procs: &BTreeMap<String, Vec<crate::snapshot::ContainerProcess>>,
+) -> (crate::snapshot::ApiEvidence, Vec<String>) {
+    let Some(url) = api.endpoint.clone().filter(|_| api.error.is_none()) else {
+        return (api, Vec::new());
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    let ep = match opts.host.as_deref() {
+        Some(h) => http::parse_endpoint(h, &env),
+        None => http::parse_endpoint(&url, &env),
+    };
+    let Ok(ep) = ep else {
+        return (api, Vec::new());
+    };
+    let visible = |inspect: &serde_json::Value| {
+        inspect
+            .get("Id")
+            .and_then(|i| i.as_str())
+            .is_some_and(|id| procs.contains_key(id))
+    };
+    let notes = api::gather_objects(&ep, opts.timeout, &mut api, &visible);
+    // Keep the processes of this daemon's containers only.
+    let ids: Vec<String> = api
+        .objects
+        .keys()
+        .filter_map(|k| k.strip_prefix("/containers/")?.strip_suffix("/json"))
+        .map(str::to_string)
+        .collect();
+    for id in ids {
+        if let Some(p) = procs.get(&id) {
+            api.container_processes.insert(id, p.clone());
+        }
+    }
+    (api, notes)
 }
 
 fn host_evidence(proc: &Proc) -> (HostEvidence, Vec<String>) {
@@ -416,6 +471,7 @@ mod tests {
             host: None,
             timeout: Duration::from_millis(200),
             unit: None,
+            objects: false,
         };
         let e = collect(&opts).unwrap_err().0;
         assert!(
@@ -445,6 +501,7 @@ mod tests {
             host: None,
             timeout: Duration::from_millis(200),
             unit: None,
+            objects: false,
         };
         let snap = collect(&opts).unwrap();
         assert_eq!(snap.mode, Mode::Root);
@@ -482,6 +539,7 @@ mod tests {
             host: Some(format!("unix://{}/none.sock", dir.path().display())),
             timeout: Duration::from_millis(300),
             unit: None,
+            objects: false,
         };
         let snap = collect(&opts);
         let _ = child.kill();

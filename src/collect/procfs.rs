@@ -125,6 +125,29 @@ impl Proc {
         Ok((found, notes))
     }
 
+    /// The processes of every container, by the 64-hex container id their
+    /// cgroup path names (`/docker/ID`, `docker-ID.scope`), from one scan.
+    pub fn container_processes(&self) -> BTreeMap<String, Vec<crate::snapshot::ContainerProcess>> {
+        let mut out: BTreeMap<String, Vec<crate::snapshot::ContainerProcess>> = BTreeMap::new();
+        let Ok(pids) = self.pids() else {
+            return out;
+        };
+        for pid in pids {
+            let Ok(cg) = self.read_text(&self.path(pid, "cgroup")) else {
+                continue;
+            };
+            let Some(id) = cg.lines().find_map(container_id_in_cgroup) else {
+                continue;
+            };
+            let Some(comm) = self.comm(pid) else { continue };
+            let argv0 = self.argv(pid).ok().and_then(|a| a.into_iter().next());
+            out.entry(id.to_string())
+                .or_default()
+                .push(crate::snapshot::ContainerProcess { pid, comm, argv0 });
+        }
+        out
+    }
+
     /// argv from `/proc/PID/cmdline`.
     pub fn argv(&self, pid: u32) -> io::Result<Vec<String>> {
         self.read(&self.path(pid, "cmdline"))
@@ -311,6 +334,17 @@ fn d_errors_push(errors: &mut Vec<String>, pid: u32, what: &str, e: &io::Error) 
 
 /// Whether an exe link target names dockerd (`/usr/bin/dockerd`, also after
 /// the binary was replaced on disk: `/usr/bin/dockerd (deleted)`).
+/// The container id in one line of /proc/PID/cgroup: the last path segment
+/// that is 64 hex digits, bare or as `docker-ID.scope`.
+pub fn container_id_in_cgroup(line: &str) -> Option<&str> {
+    let path = line.splitn(3, ':').nth(2)?;
+    path.rsplit('/').find_map(|seg| {
+        let seg = seg.strip_prefix("docker-").unwrap_or(seg);
+        let seg = seg.strip_suffix(".scope").unwrap_or(seg);
+        (seg.len() == 64 && seg.bytes().all(|b| b.is_ascii_hexdigit())).then_some(seg)
+    })
+}
+
 pub fn exe_is_dockerd(exe: &str) -> bool {
     let exe = exe.strip_suffix(" (deleted)").unwrap_or(exe);
     exe.rsplit('/').next() == Some("dockerd")

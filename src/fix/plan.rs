@@ -17,7 +17,7 @@ use crate::model::config::argv::{FlagUse, parse_args, parse_bool};
 use crate::model::config::{Effective, options};
 use crate::model::daemon::{self, DaemonModel, View};
 use crate::model::{ArgWord, ProblemLevel, Source, Want};
-use crate::rules::{Ctx, RULES, Rule, Status};
+use crate::rules::{RULES, Rule, Status};
 use crate::snapshot::{DirEvidence, FileEvidence, FileKind, FileMeta, Snapshot};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -168,12 +168,10 @@ pub fn fixable_rules() -> impl Iterator<Item = &'static Rule> {
 }
 
 fn check(snap: &Snapshot, m: &DaemonModel, view: &View, rule: &Rule) -> (Status, String) {
-    let o = (rule.check)(&Ctx {
-        snap,
-        daemon: m,
-        view,
-    });
-    (o.status, o.message)
+    match crate::audit::check(snap, m, view, rule) {
+        Some(o) => (o.status, o.message),
+        None => (Status::Error, "not a daemon rule: no fix".into()),
+    }
 }
 
 fn ok_status(s: Status) -> bool {

@@ -335,7 +335,13 @@ fn verify(
             if let Some(e) = &d.api.error {
                 return Err(format!("the API does not answer: {e}"));
             }
-            let report = crate::audit::run(&snap);
+            let report = crate::audit::run_with(
+                &snap,
+                &crate::audit::AuditOptions {
+                    profile: crate::rules::Profile::All,
+                    ..Default::default()
+                },
+            );
             let dr = report.daemons.first().ok_or("no daemon in the report")?;
             let after: BTreeMap<String, (Status, String)> = dr
                 .results

@@ -83,6 +83,8 @@ pub struct DaemonModel {
     pub service: Option<ServiceResolution>,
     /// daemon.json changed after the daemon started.
     pub config_modified_after_start: Option<Evidence>,
+    /// Its containers and images (running daemons, when collected).
+    pub objects: super::objects::Objects,
     /// Things the user should know about how this daemon was modelled.
     pub notes: Vec<String>,
 }
@@ -485,6 +487,7 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence) -> DaemonModel {
         reload: reload_view,
         service: plan.service.clone(),
         config_modified_after_start: modified,
+        objects: super::objects::build(&d.api, &d.api.container_processes),
         notes,
     }
 }
@@ -513,6 +516,10 @@ fn build_on_disk(snap: &Snapshot) -> DaemonModel {
         reload: None,
         service: plan.service.clone(),
         config_modified_after_start: None,
+        objects: super::objects::Objects::missing(match snap.mode {
+            Mode::Root => "an offline root has no running containers",
+            _ => "no dockerd runs",
+        }),
         notes,
     }
 }

@@ -14,6 +14,7 @@
 pub mod certs;
 pub mod config;
 pub mod daemon;
+pub mod objects;
 pub mod systemd;
 
 use serde::{Deserialize, Serialize};

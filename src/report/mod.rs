@@ -54,6 +54,10 @@ pub struct DaemonReport {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RuleResult {
     pub rule: String,
+    /// The container or image a per-object verdict is about (absent for
+    /// daemon rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<crate::model::objects::Subject>,
     pub status: Status,
     pub severity: Severity,
     pub title: String,

@@ -100,8 +100,20 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(out, "  note: {}", clean(n));
         }
         let w = d.results.iter().map(|r| r.rule.len()).max().unwrap_or(0);
-        for r in &d.results {
-            result(&mut out, &p, r, w);
+        let mut i = 0;
+        while i < d.results.len() {
+            let r = &d.results[i];
+            if r.subject.is_none() {
+                result(&mut out, &p, r, w);
+                i += 1;
+                continue;
+            }
+            let n = d.results[i..]
+                .iter()
+                .take_while(|x| x.rule == r.rule && x.subject.is_some())
+                .count();
+            objects(&mut out, &p, &d.results[i..i + n], w);
+            i += n;
         }
     }
     let s = &report.summary;
@@ -116,6 +128,86 @@ pub fn render(report: &Report, color: bool) -> String {
         count("not_applicable")
     );
     out
+}
+
+/// One rule over many containers or images: a summary line with the worst
+/// status, then every verdict that is not a pass, with its evidence.
+fn objects(out: &mut String, p: &Paint, group: &[RuleResult], w: usize) {
+    let Some(first) = group.first() else { return };
+    let worst = [
+        Status::Error,
+        Status::Fail,
+        Status::Manual,
+        Status::Pass,
+        Status::NotApplicable,
+    ]
+    .into_iter()
+    .find(|s| group.iter().any(|r| r.status == *s))
+    .unwrap_or(Status::Pass);
+    let kind = first
+        .subject
+        .as_ref()
+        .map(|s| s.kind.as_str())
+        .unwrap_or("object");
+    let count = |s: Status| group.iter().filter(|r| r.status == s).count();
+    let mut parts = Vec::new();
+    for s in Status::ALL {
+        let c = count(s);
+        if c > 0 {
+            parts.push(format!("{c} {s}"));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  {} {:<w$}  {:<8}  {} {kind}(s): {}",
+        p.status(worst),
+        first.rule,
+        first.severity.as_str(),
+        group.len(),
+        parts.join(", ")
+    );
+    let pad = " ".repeat(18);
+    for r in group
+        .iter()
+        .filter(|r| r.status != Status::Pass && r.status != Status::NotApplicable)
+    {
+        let who = r
+            .subject
+            .as_ref()
+            .map(|s| match &s.image {
+                Some(img) => format!("{} ({}, {})", s.name, s.id.get(..12).unwrap_or(&s.id), img),
+                None => format!(
+                    "{} ({})",
+                    s.name,
+                    s.id.trim_start_matches("sha256:")
+                        .get(..12)
+                        .unwrap_or(&s.id)
+                ),
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{pad}{} {}: {}",
+            r.status.as_str().to_uppercase(),
+            clean(&who),
+            clean(&r.message)
+        );
+        for e in &r.evidence {
+            let _ = writeln!(
+                out,
+                "{pad}  {}",
+                p.dim(&format!(
+                    "{} {}: {}",
+                    e.source,
+                    clean(&e.location),
+                    clean(&e.detail)
+                ))
+            );
+        }
+        for x in &r.warnings {
+            let _ = writeln!(out, "{pad}  warning: {}", clean(x));
+        }
+    }
 }
 
 fn result(out: &mut String, p: &Paint, r: &RuleResult, w: usize) {

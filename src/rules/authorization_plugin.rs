@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity, config};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
 use crate::model::daemon::plugin_paths;
 use crate::model::{Evidence, Source};
 
@@ -8,6 +8,7 @@ pub const RULE: Rule = Rule {
         title: "Use an authorization plugin for the Engine API",
         severity: Severity::Medium,
         seed_item: Some(5),
+        profile: Profile::Seed,
         cis: &["2.12"],
         rationale: "Docker's own access model is all or nothing: whoever reaches the daemon can run \
 any command as root on the host. An authorization plugin decides request by request.",
@@ -19,7 +20,7 @@ configured. A plugin that cannot be found (no socket or spec under /run/docker/p
 `\"authorization-plugins\": [\"NAME\"]` in /etc/docker/daemon.json (reloadable with SIGHUP) or \
 `--authorization-plugin=NAME`, never both.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: Some(fix),
 };
 

@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 use crate::model::ProblemLevel;
 
 pub const RULE: Rule = Rule {
@@ -7,6 +7,7 @@ pub const RULE: Rule = Rule {
         title: "dockerd would start with the configuration on disk",
         severity: Severity::High,
         seed_item: None,
+        profile: Profile::Seed,
         cis: &[],
         rationale: "A configuration dockerd refuses takes the whole engine down at the next restart \
 or reboot: a flag also set in daemon.json, a wrong type, an unknown key, an unparsable flag \
@@ -19,7 +20,7 @@ Fail on any start failure; warnings (duplicate keys) pass with a warning.",
         remediation: "Fix each problem at the file and line named. Keep every option in one place: \
 either daemon.json or the command line, never both.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: None,
 };
 

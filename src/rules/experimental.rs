@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity, live_or_config};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -6,6 +6,7 @@ pub const RULE: Rule = Rule {
         title: "Do not enable experimental features",
         severity: Severity::Medium,
         seed_item: Some(9),
+        profile: Profile::Seed,
         cis: &["2.18"],
         rationale: "Experimental features are not fully tested and their API is not stable: not for \
 production.",
@@ -14,7 +15,7 @@ from the command line and daemon.json (default false). Pass when it is false.",
         remediation: "Remove `--experimental` and `\"experimental\": true` (or set it to false) and \
 restart dockerd.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: Some(fix),
 };
 

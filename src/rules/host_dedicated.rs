@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 use crate::model::daemon::fmt_addr;
 use crate::model::{Evidence, Source};
 
@@ -11,6 +11,7 @@ pub const RULE: Rule = Rule {
         title: "Run containers on a host dedicated to them",
         severity: Severity::Low,
         seed_item: Some(0),
+        profile: Profile::Seed,
         cis: &[],
         rationale: "All containers share the host's kernel; a host that also runs other services or \
 sensitive work gives a container escape more to take.",
@@ -19,7 +20,7 @@ evidence lists what dockhard could see: the TCP services listening on the host t
 part of the container engine.",
         remediation: "Move other services off the host or into containers managed by Docker.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: None,
 };
 

@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity, live_or_config};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -6,6 +6,7 @@ pub const RULE: Rule = Rule {
         title: "Restrict network traffic between containers on the default bridge",
         severity: Severity::High,
         seed_item: Some(1),
+        profile: Profile::Seed,
         cis: &["2.2"],
         rationale: "By default every container on the default bridge can reach every other one and see \
 the traffic on the host's container network, so data leaks between containers.",
@@ -16,7 +17,7 @@ the traffic on the host's container network, so data leaks between containers.",
 flags live, never both) and restart dockerd. `--icc=false` needs `--iptables` left on. Containers \
 that must talk use a user-defined network or explicit links.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: Some(fix),
 };
 

@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity, live_or_config};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -6,6 +6,7 @@ pub const RULE: Rule = Rule {
         title: "Enable live restore",
         severity: Severity::Medium,
         seed_item: Some(7),
+        profile: Profile::Seed,
         cis: &["2.15"],
         rationale: "With live restore, containers keep running while dockerd is stopped, upgraded or \
 patched, so security updates of the engine do not need downtime.",
@@ -16,7 +17,7 @@ SIGHUP applies a change in daemon.json.",
         remediation: "Set `\"live-restore\": true` in /etc/docker/daemon.json and reload dockerd \
 (`kill -HUP $(pidof dockerd)` or `systemctl reload docker`); not in swarm mode.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: Some(fix),
 };
 

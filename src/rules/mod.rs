@@ -9,6 +9,7 @@
 
 use crate::model::Evidence;
 use crate::model::daemon::{DaemonModel, View};
+pub use crate::model::objects::{Container, Image};
 use crate::snapshot::Snapshot;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -25,6 +26,11 @@ mod remote_logging;
 mod userland_proxy;
 mod userns_remap;
 
+mod containers;
+mod images;
+#[cfg(test)]
+pub(crate) mod testing;
+
 /// Every rule, in report order.
 pub static RULES: &[Rule] = &[
     icc::RULE,
@@ -38,6 +44,14 @@ pub static RULES: &[Rule] = &[
     experimental::RULE,
     config_valid::RULE,
     host_dedicated::RULE,
+    // Section 1: the host (host.*).
+    // Section 2: the daemon (daemon.*), beyond the guide.
+    // Section 3: files (files.*).
+    // Section 4: images (images.*).
+    images::user::RULE,
+    // Section 5: containers (containers.*).
+    containers::privileged::RULE,
+    // Sections 6 and 7: operations and swarm (swarm.*).
 ];
 
 /// Find a rule by id.
@@ -48,9 +62,66 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 /// A rule: what it is, and how it is decided.
 pub struct Rule {
     pub meta: RuleMeta,
-    pub check: fn(&Ctx<'_>) -> Outcome,
+    pub check: Check,
     /// How `dockhard fix` fixes it (`None`: by hand only).
     pub fix: Option<crate::fix::spec::FixFn>,
+}
+
+/// How a rule is decided, and over what.
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// One verdict per daemon, on one view of its configuration (the
+    /// running one, the next start, a reload: drift compares them).
+    Daemon(fn(&Ctx<'_>) -> Outcome),
+    /// One verdict per container of a running daemon (all states).
+    Container(fn(&Ctx<'_>, &Container) -> Outcome),
+    /// One verdict per image of a running daemon.
+    Image(fn(&Ctx<'_>, &Image) -> Outcome),
+}
+
+impl Check {
+    /// What one verdict is about: `daemon`, `container` or `image`.
+    pub fn scope(&self) -> &'static str {
+        match self {
+            Check::Daemon(_) => "daemon",
+            Check::Container(_) => "container",
+            Check::Image(_) => "image",
+        }
+    }
+}
+
+/// Rule sets for `--profile`. Each rule names the smallest profile it is
+/// in: `seed` (the hardening guide) is in `cis` (every CIS item that can be
+/// decided automatically), which is in `all` (also the items a person must
+/// decide, listed as `manual` with what dockhard could see).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Seed,
+    Cis,
+    All,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Seed, Profile::Cis, Profile::All];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Seed => "seed",
+            Profile::Cis => "cis",
+            Profile::All => "all",
+        }
+    }
+
+    /// Does this profile run `rule`?
+    pub fn includes(self, rule: &Rule) -> bool {
+        rule.meta.profile <= self
+    }
+
+    /// The rules of this profile, in report order.
+    pub fn rules(self) -> impl Iterator<Item = &'static Rule> {
+        RULES.iter().filter(move |r| self.includes(r))
+    }
 }
 
 /// A rule's documentation and classification. Everything a user reads about
@@ -63,6 +134,8 @@ pub struct RuleMeta {
     pub severity: Severity,
     /// Item number in the hardening guide (`../shared/seed`), if any.
     pub seed_item: Option<u8>,
+    /// The smallest `--profile` that runs it.
+    pub profile: Profile,
     /// CIS Docker Benchmark v1.6.0 ids.
     pub cis: &'static [&'static str],
     /// Why it matters.

@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity, config, is_running};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
 use crate::model::daemon::fmt_addr;
 use crate::model::{Evidence, Source};
 use crate::snapshot::{ProbeEvidence, ProbeOutcome};
@@ -9,6 +9,7 @@ pub const RULE: Rule = Rule {
         title: "No unauthenticated remote access to the Engine API",
         severity: Severity::Critical,
         seed_item: Some(2),
+        profile: Profile::Seed,
         cis: &["2.7"],
         rationale: "dockerd runs as root: anyone who can reach an unauthenticated TCP listener \
 controls the host (`docker -H tcp://host:2375 run --privileged -v /:/host ...`).",
@@ -22,7 +23,7 @@ verified certificate.",
 docker.socket), or require client certificates: `\"tlsverify\": true` with `tlscacert`, \
 `tlscert`, `tlskey` (see `dockhard tls init`). Use `ssh://` from the client instead of TCP.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: Some(super::remote_api_tls::tls_fix),
 };
 

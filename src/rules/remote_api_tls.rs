@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity, config, is_running};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
 use crate::model::certs::parse_pem_certs;
 use crate::model::daemon::fmt_addr;
 use crate::model::{Evidence, Source};
@@ -12,6 +12,7 @@ pub const RULE: Rule = Rule {
         title: "Remote access to the Engine API uses TLS with client verification",
         severity: Severity::High,
         seed_item: Some(8),
+        profile: Profile::Seed,
         cis: &["2.7", "3.9", "3.11", "3.13", "3.14"],
         rationale: "If the daemon must be reachable over the network, TLS with client certificates \
 is the only built-in authentication; a missing, unprotected or expired key or certificate breaks \
@@ -28,7 +29,7 @@ days passes with a warning.",
 `chown root:root` and `chmod 0400` the key, renew certificates before they expire, and restart \
 dockerd.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: Some(tls_fix),
 };
 

@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity, live_or_config};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 
 /// Drivers that keep logs only on the host (or nowhere).
 const LOCAL_DRIVERS: &[&str] = &["json-file", "local", "none"];
@@ -9,6 +9,7 @@ pub const RULE: Rule = Rule {
         title: "Send container logs to a central, remote log service",
         severity: Severity::Medium,
         seed_item: Some(6),
+        profile: Profile::Seed,
         cis: &["2.13"],
         rationale: "Logs kept only on the host are lost with it; a remote log service keeps them \
 safe after a compromise or a catastrophic failure.",
@@ -19,7 +20,7 @@ safe after a compromise or a catastrophic failure.",
 dockerd refuses to start with them), and restart dockerd. Without /dev/log or a reachable \
 syslog-address every new container fails to start.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: Some(fix),
 };
 

@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity, live_or_config};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -6,6 +6,7 @@ pub const RULE: Rule = Rule {
         title: "Disable the userland proxy",
         severity: Severity::Medium,
         seed_item: Some(3),
+        profile: Profile::Seed,
         cis: &["2.16"],
         rationale: "The userland proxy (docker-proxy) is an extra process per published port and an \
 extra attack surface; hairpin NAT does the same job in the kernel with its own filtering.",
@@ -14,7 +15,7 @@ command line and daemon.json (default true). Pass when it is false.",
         remediation: "Set `\"userland-proxy\": false` in /etc/docker/daemon.json (or \
 `--userland-proxy=false`, never both) and restart dockerd.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: Some(fix),
 };
 

@@ -1,4 +1,4 @@
-use super::{Ctx, Outcome, Rule, RuleMeta, Severity, config};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -6,6 +6,7 @@ pub const RULE: Rule = Rule {
         title: "Remap container users to unprivileged host ids (user namespaces)",
         severity: Severity::High,
         seed_item: Some(4),
+        profile: Profile::Seed,
         cis: &["2.9"],
         rationale: "Without user namespaces, root in a container is root on the host: a container \
 escape gives full control of the host.",
@@ -17,7 +18,7 @@ rootlesskit parent, ROOTLESSKIT_STATE_DIR). Pass when containers run in a user n
 containers created before are not visible afterwards, and `--privileged`, `--net=host` and \
 `--pid=host` containers are refused. Or run Docker rootless.",
     },
-    check,
+    check: Check::Daemon(check),
     fix: Some(fix),
 };
 

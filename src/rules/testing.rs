@@ -1,0 +1,171 @@
+//! Test helpers for rule tests: a running daemon's snapshot with given
+//! containers and images, audited with every rule, and the verdicts of one
+//! rule as text lines for snapshot assertions.
+
+use crate::audit::{AuditOptions, run_with};
+use crate::model::objects::{
+    CONTAINERS_LIST, IMAGES_LIST, container_path, history_path, image_path,
+};
+use crate::rules::Profile;
+use crate::snapshot::{ApiCall, ApiEvidence, DaemonEvidence, FileEvidence, Mode, Snapshot};
+use serde_json::{Value, json};
+
+/// A container named `name` (id: the name, zero-padded to 64 characters),
+/// running, with `inspect` merged over a minimal inspect answer.
+pub fn container(name: &str, inspect: Value) -> Value {
+    let mut base = json!({
+        "Id": id_of(name),
+        "Name": format!("/{name}"),
+        "Config": {"Image": "busybox", "Labels": {}},
+        "State": {"Status": "running", "Running": true},
+        "HostConfig": {},
+    });
+    merge(&mut base, inspect);
+    base
+}
+
+/// An image tagged `name:latest` with `inspect` merged over a minimal
+/// answer and `history` (`CreatedBy`, oldest first).
+pub fn image(name: &str, inspect: Value, history: &[&str]) -> (Value, Value) {
+    let mut base = json!({
+        "Id": format!("sha256:{}", id_of(name)),
+        "RepoTags": [format!("{name}:latest")],
+        "Config": {},
+    });
+    merge(&mut base, inspect);
+    let layers: Vec<Value> = history
+        .iter()
+        .rev()
+        .map(|c| json!({"CreatedBy": c}))
+        .collect();
+    (base, Value::Array(layers))
+}
+
+fn id_of(name: &str) -> String {
+    format!("{name:0<64}")
+}
+
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+fn ok(v: Value) -> ApiCall {
+    ApiCall {
+        status: Some(200),
+        body: Some(v),
+        error: None,
+    }
+}
+
+/// A live snapshot of one daemon with `info` (merged over a default
+/// answer), these containers and images.
+pub fn snapshot(info: Value, containers: &[Value], images: &[(Value, Value)]) -> Snapshot {
+    let mut snap = Snapshot::new(Mode::Live);
+    snap.files.insert(
+        "/etc/docker/daemon.json".into(),
+        FileEvidence {
+            missing: true,
+            error: Some("not found".into()),
+            ..FileEvidence::default()
+        },
+    );
+    let mut full_info = json!({
+        "ServerVersion": "20.10.24", "Driver": "overlay2", "LoggingDriver": "json-file",
+        "SecurityOptions": ["name=seccomp,profile=default"], "LiveRestoreEnabled": false,
+        "ExperimentalBuild": false, "Plugins": {"Authorization": null},
+        "Swarm": {"LocalNodeState": "inactive"},
+    });
+    merge(&mut full_info, info);
+    let mut api = ApiEvidence {
+        endpoint: Some("unix:///var/run/docker.sock".into()),
+        version: Some(ok(json!({"Version": "20.10.24", "ApiVersion": "1.41"}))),
+        info: Some(ok(full_info)),
+        bridge_network: Some(ok(
+            json!({"Options": {"com.docker.network.bridge.enable_icc": "true"}}),
+        )),
+        ..ApiEvidence::default()
+    };
+    let list: Vec<Value> = containers.iter().map(|c| json!({"Id": c["Id"]})).collect();
+    api.objects
+        .insert(CONTAINERS_LIST.into(), ok(Value::Array(list)));
+    for c in containers {
+        let id = c["Id"].as_str().unwrap_or_default();
+        api.objects.insert(container_path(id), ok(c.clone()));
+    }
+    let list: Vec<Value> = images.iter().map(|(i, _)| json!({"Id": i["Id"]})).collect();
+    api.objects
+        .insert(IMAGES_LIST.into(), ok(Value::Array(list)));
+    for (i, h) in images {
+        let id = i["Id"].as_str().unwrap_or_default();
+        api.objects.insert(image_path(id), ok(i.clone()));
+        api.objects.insert(history_path(id), ok(h.clone()));
+    }
+    snap.daemons.push(DaemonEvidence {
+        pid: 4242,
+        exe: Some("/usr/sbin/dockerd".into()),
+        argv: vec!["/usr/sbin/dockerd".into()],
+        uid: Some(0),
+        api,
+        ..DaemonEvidence::default()
+    });
+    snap
+}
+
+/// The verdicts of `rule` over these containers, one line each:
+/// `name: status: message [evidence; ...]`.
+pub fn outcomes(rule: &str, containers: &[Value]) -> String {
+    lines(rule, &snapshot(json!({}), containers, &[]))
+}
+
+/// The verdicts of `rule` over these images.
+pub fn image_outcomes(rule: &str, images: &[(Value, Value)]) -> String {
+    lines(rule, &snapshot(json!({}), &[], images))
+}
+
+/// The verdicts of `rule` on a snapshot, audited with every rule.
+pub fn lines(rule: &str, snap: &Snapshot) -> String {
+    assert!(crate::rules::find(rule).is_some(), "no rule {rule}");
+    let report = run_with(
+        snap,
+        &AuditOptions {
+            profile: Profile::All,
+            ..AuditOptions::default()
+        },
+    );
+    let mut out = String::new();
+    for r in report
+        .daemons
+        .iter()
+        .flat_map(|d| &d.results)
+        .filter(|r| r.rule == rule)
+    {
+        let who = r
+            .subject
+            .as_ref()
+            .map(|s| s.name.as_str())
+            .unwrap_or("daemon");
+        let ev: Vec<String> = r
+            .evidence
+            .iter()
+            .map(|e| format!("{} {}: {}", e.source, e.location, e.detail))
+            .collect();
+        out.push_str(&format!(
+            "{who}: {}: {} [{}]",
+            r.status,
+            r.message,
+            ev.join("; ")
+        ));
+        for w in &r.warnings {
+            out.push_str(&format!(" (warning: {w})"));
+        }
+        out.push('\n');
+    }
+    out
+}
