@@ -158,7 +158,7 @@ pub fn gather_objects(
         paths.push(history_path(id));
     }
     if swarm_active(ev) {
-        paths.extend(["/swarm", "/nodes", "/networks", "/services"].map(String::from));
+        paths.extend(crate::model::objects::SWARM_PATHS.map(String::from));
     }
     let answers = call_all(ep, &paths, timeout);
     // Second round: `top` for running containers not visible in /proc.

@@ -207,6 +207,9 @@ pub struct Objects {
     /// there is no list.
     pub containers: Result<Vec<Container>, String>,
     pub images: Result<Vec<Image>, String>,
+    /// The swarm calls (`/swarm`, `/nodes`, `/networks`, `/services`) made
+    /// on a swarm node, by path.
+    pub swarm: BTreeMap<String, ApiCall>,
     /// Containers or images that vanished between the list and the inspect,
     /// and other things worth saying.
     pub notes: Vec<String>,
@@ -218,10 +221,19 @@ impl Objects {
         Objects {
             containers: Err(why.to_string()),
             images: Err(why.to_string()),
+            swarm: BTreeMap::new(),
             notes: Vec::new(),
         }
     }
+
+    /// The body of a swarm call, or why there is none.
+    pub fn swarm_call(&self, path: &str) -> Result<&Value, String> {
+        body(self.swarm.get(path), &format!("GET {path}"))
+    }
 }
+
+/// The swarm calls `collect` makes on a node whose swarm is active.
+pub const SWARM_PATHS: [&str; 4] = ["/swarm", "/nodes", "/networks", "/services"];
 
 fn body<'a>(call: Option<&'a ApiCall>, what: &str) -> Result<&'a Value, String> {
     match call {
@@ -279,9 +291,14 @@ pub fn build(api: &ApiEvidence, procs: &BTreeMap<String, Vec<ContainerProcess>>)
                 })
                 .collect::<Vec<_>>()
         });
+    let swarm = SWARM_PATHS
+        .iter()
+        .filter_map(|p| Some((p.to_string(), api.objects.get(*p)?.clone())))
+        .collect();
     Objects {
         containers,
         images,
+        swarm,
         notes,
     }
 }

@@ -28,6 +28,7 @@ mod userns_remap;
 
 mod containers;
 mod images;
+mod swarm;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -49,9 +50,19 @@ pub static RULES: &[Rule] = &[
     // Section 3: files (files.*).
     // Section 4: images (images.*).
     images::user::RULE,
+    images::healthcheck::RULE,
+    images::update_alone::RULE,
+    images::add_instruction::RULE,
     // Section 5: containers (containers.*).
     containers::privileged::RULE,
     // Sections 6 and 7: operations and swarm (swarm.*).
+    images::sprawl::RULE,
+    containers::sprawl::RULE,
+    swarm::mode::RULE,
+    swarm::managers::RULE,
+    swarm::overlay_encryption::RULE,
+    swarm::autolock::RULE,
+    swarm::cert_expiry::RULE,
 ];
 
 /// Find a rule by id.
@@ -313,6 +324,17 @@ pub(crate) fn config<'a>(cx: &'a Ctx<'_>) -> Result<&'a crate::model::config::Ef
         }
     }
     Ok(cfg)
+}
+
+/// The containers or images of a daemon are unknown: `not_applicable`
+/// where there are none to see (an offline root, no daemon running), else
+/// `error`.
+pub(crate) fn objects_unknown(cx: &Ctx<'_>, why: &str) -> Outcome {
+    if cx.daemon.running.is_none() {
+        Outcome::not_applicable(format!("{why}: nothing to count"))
+    } else {
+        Outcome::error(format!("unknown: {why}"))
+    }
 }
 
 /// Is this the running daemon's view?

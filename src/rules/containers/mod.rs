@@ -2,3 +2,4 @@
 //! state), from the container list and one inspect each.
 
 pub mod privileged;
+pub mod sprawl;
