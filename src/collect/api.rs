@@ -323,4 +323,87 @@ mod tests {
         assert_eq!(ev.error, Some(format!("{}: socket not found", p.display())));
         assert!(ev.info.is_none());
     }
+
+    /// A fake daemon answering from a table, one thread per connection,
+    /// until the test ends.
+    fn serve(answers: Vec<(&'static str, u16, String)>) -> (tempfile::TempDir, Endpoint) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("docker.sock");
+        let l = UnixListener::bind(&p).unwrap();
+        let answers = std::sync::Arc::new(answers);
+        thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                let answers = answers.clone();
+                thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let n = s.read(&mut buf).unwrap_or(0);
+                    let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    let path = req.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let (status, body) = answers
+                        .iter()
+                        .find(|(p, _, _)| *p == path)
+                        .map(|(_, st, b)| (*st, b.clone()))
+                        .unwrap_or((404, r#"{"message":"page not found"}"#.to_string()));
+                    let resp = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = s.write_all(resp.as_bytes());
+                });
+            }
+        });
+        (dir, Endpoint::Unix(p))
+    }
+
+    #[test]
+    fn objects_from_fake_daemon_with_a_vanished_container() {
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        let running = format!(r#"{{"Id":"{a}","State":{{"Running":true}}}}"#);
+        let list = format!(r#"[{{"Id":"{a}"}},{{"Id":"{b}"}},{{"Id":"../../etc"}}]"#);
+        let answers = vec![
+            ("/containers/json?all=1", 200, list),
+            ("/images/json", 200, "[]".to_string()),
+            (
+                Box::leak(format!("/containers/{a}/json").into_boxed_str()),
+                200,
+                running,
+            ),
+            (
+                Box::leak(format!("/containers/{b}/json").into_boxed_str()),
+                404,
+                r#"{"message":"No such container"}"#.to_string(),
+            ),
+            (
+                Box::leak(format!("/containers/{a}/top").into_boxed_str()),
+                200,
+                r#"{"Titles":["PID","CMD"],"Processes":[["1","sleep 9"]]}"#.to_string(),
+            ),
+        ];
+        let (_dir, ep) = serve(answers);
+        let mut ev = ApiEvidence::default();
+        let notes = gather_objects(&ep, Duration::from_secs(5), &mut ev, &|_| false);
+        assert!(notes.is_empty(), "{notes:?}");
+        // The id that is not hex is never requested.
+        assert!(
+            !ev.objects.keys().any(|k| k.contains("..")),
+            "{:?}",
+            ev.objects.keys()
+        );
+        assert_eq!(
+            ev.objects[&format!("/containers/{b}/json")].status,
+            Some(404)
+        );
+        assert!(ev.objects.contains_key(&format!("/containers/{a}/top")));
+        let o = crate::model::objects::build(&ev, &Default::default());
+        let cs = o.containers.unwrap();
+        assert_eq!(cs.len(), 1);
+        assert_eq!(cs[0].processes.as_deref().unwrap(), ["sleep"]);
+        assert!(
+            o.notes[0].contains("removed between the list and its inspect"),
+            "{:?}",
+            o.notes
+        );
+    }
 }

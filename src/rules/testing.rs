@@ -169,3 +169,70 @@ pub fn lines(rule: &str, snap: &Snapshot) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Thousands of containers, a huge label, an image with no config and
+    /// no history, an inspect that is not an object: no panic, every
+    /// container judged, the broken ones named.
+    #[test]
+    fn hostile_objects() {
+        let huge = "x".repeat(1 << 20);
+        let mut cs: Vec<Value> = (0..3000)
+            .map(|n| {
+                container(
+                    &format!("c{n}"),
+                    json!({"Config": {"Labels": {"big": if n == 7 { huge.as_str() } else { "" }}}}),
+                )
+            })
+            .collect();
+        cs.push(json!({"Id": id_of("weird")}));
+        let mut snap = snapshot(json!({}), &cs, &[]);
+        let api = &mut snap.daemons[0].api;
+        api.objects
+            .insert(container_path(&id_of("weird")), ok(json!([1, 2])));
+        let bare = format!("sha256:{}", id_of("bare"));
+        api.objects.insert(
+            IMAGES_LIST.into(),
+            ok(json!([{"Id": bare}, {"NoId": true}])),
+        );
+        api.objects.insert(image_path(&bare), ok(json!({})));
+        let report = run_with(
+            &snap,
+            &AuditOptions {
+                profile: Profile::All,
+                ..AuditOptions::default()
+            },
+        );
+        let d = &report.daemons[0];
+        let privileged = d
+            .results
+            .iter()
+            .filter(|r| r.rule == "containers.privileged")
+            .count();
+        assert_eq!(privileged, 3000);
+        assert!(
+            d.notes
+                .iter()
+                .any(|n| n.contains("inspect is not a JSON object")),
+            "{:?}",
+            d.notes
+        );
+        let user: Vec<_> = d
+            .results
+            .iter()
+            .filter(|r| r.rule == "images.user")
+            .collect();
+        assert_eq!(user.len(), 1);
+        assert_eq!(user[0].status, crate::rules::Status::Fail);
+        let add: Vec<_> = d
+            .results
+            .iter()
+            .filter(|r| r.rule == "images.add-instruction")
+            .collect();
+        assert_eq!(add[0].status, crate::rules::Status::Error, "{:?}", add[0]);
+        assert!(add[0].message.contains("history"), "{}", add[0].message);
+    }
+}
