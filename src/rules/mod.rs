@@ -63,6 +63,8 @@ pub static RULES: &[Rule] = &[
     swarm::overlay_encryption::RULE,
     swarm::autolock::RULE,
     swarm::cert_expiry::RULE,
+    images::manual_review::RULE,
+    swarm::manual_review::RULE,
 ];
 
 /// Find a rule by id.
@@ -335,6 +337,17 @@ pub(crate) fn objects_unknown(cx: &Ctx<'_>, why: &str) -> Outcome {
     } else {
         Outcome::error(format!("unknown: {why}"))
     }
+}
+
+/// An always-`manual` verdict for a rule whose items are listed in its
+/// `decided` text, with what dockhard could see.
+pub(crate) fn manual_items(rule: &RuleMeta, seen: Evidence) -> Outcome {
+    Outcome::manual(format!(
+        "review by hand: CIS {} (`dockhard explain {}` lists them)",
+        rule.cis.join(", "),
+        rule.id
+    ))
+    .with(seen)
 }
 
 /// Is this the running daemon's view?

@@ -5,6 +5,7 @@ use crate::rules::{Image, Outcome};
 
 pub mod add_instruction;
 pub mod healthcheck;
+pub mod manual_review;
 pub mod sprawl;
 pub mod update_alone;
 pub mod user;

@@ -10,6 +10,7 @@ use serde_json::Value;
 pub mod autolock;
 pub mod cert_expiry;
 pub mod managers;
+pub mod manual_review;
 pub mod mode;
 pub mod overlay_encryption;
 
