@@ -55,9 +55,31 @@ fn status_of(report: &Value, rule: &str, subject: &str) -> String {
 /// (container, rule, expected status): the trips and the hardened container.
 const EXPECT: &[(&str, &str, &str)] = &[
     ("priv", "containers.privileged", "fail"),
-    ("hardened", "containers.privileged", "pass"),
-    ("stopped", "containers.privileged", "pass"),
+    ("priv", "containers.capabilities", "fail"),
+    ("hostnet", "containers.host-network", "fail"),
     ("hostnet", "containers.privileged", "pass"),
+    ("sock", "containers.docker-sock", "fail"),
+    ("etc", "containers.sensitive-mounts", "fail"),
+    ("etc", "containers.docker-sock", "pass"),
+    ("netadmin", "containers.capabilities", "fail"),
+    ("netadmin", "containers.memory-limit", "fail"),
+    ("netadmin", "containers.sshd", "pass"),
+    ("hardened", "containers.privileged", "pass"),
+    ("hardened", "containers.capabilities", "pass"),
+    ("hardened", "containers.host-network", "pass"),
+    ("hardened", "containers.docker-sock", "pass"),
+    ("hardened", "containers.sensitive-mounts", "pass"),
+    ("hardened", "containers.memory-limit", "pass"),
+    ("hardened", "containers.cpu-limit", "pass"),
+    ("hardened", "containers.read-only-rootfs", "pass"),
+    ("hardened", "containers.pids-limit", "pass"),
+    ("hardened", "containers.no-new-privileges", "pass"),
+    ("hardened", "containers.restart-policy", "pass"),
+    ("hardened", "containers.health", "pass"),
+    ("hardened", "containers.default-bridge", "pass"),
+    ("hardened", "containers.sshd", "pass"),
+    ("stopped", "containers.privileged", "pass"),
+    ("stopped", "containers.health", "not_applicable"),
 ];
 
 #[test]
