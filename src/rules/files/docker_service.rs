@@ -15,7 +15,8 @@ can write it or one of its drop-ins can change every daemon setting at the next 
 search path, the daemon's own unit from its cgroup, a rootless daemon's user unit, or `--unit \
 FILE`) and every drop-in applied to it. Pass when each is owned by uid 0 and gid 0 (a rootless \
 daemon's user unit may belong to its user) and has no permission bit outside 0644: modes are \
-compared as bits, so 0622 fails. `not_applicable` when dockerd is not started by a unit.",
+compared as bits, so 0622 fails. `not_applicable` when dockerd is not started by a unit or the \
+unit is masked.",
         remediation: "`chown root:root` and `chmod 0644` (or stricter: remove bits, never add \
 them) the unit file and each drop-in named in the verdict, then `systemctl daemon-reload`.",
     },
@@ -30,6 +31,9 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     let Some(unit) = &svc.unit_path else {
         return Outcome::not_applicable(format!("no {} unit file found", svc.name));
     };
+    if let Some(p) = svc.problems.iter().find(|p| p.evidence.detail == "masked") {
+        return Outcome::not_applicable(p.message.clone()).with(p.evidence.clone());
+    }
     let expect = Expect::daemon_owned(cx, 0o644);
     let mut targets = vec![Target::new(unit, "unit", expect.clone()).required()];
     targets.extend(

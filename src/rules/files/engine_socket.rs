@@ -75,28 +75,10 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     }
     let expect = match rootless_uid(cx) {
         Some(_) => Expect::daemon_owned(cx, 0o660),
-        None => {
-            let (group, gev) = cfg.string("group");
-            let group = group.unwrap_or_else(|| "docker".into());
-            let Some(etc_group) = cx.snap.text(ETC_GROUP) else {
-                return Outcome::error(format!(
-                    "{ETC_GROUP} could not be read: the gid of group {group} is unknown"
-                ))
-                .with(gev);
-            };
-            match group_gid(etc_group, &group) {
-                Some(gid) => Expect {
-                    mode: 0o660,
-                    uids: vec![0],
-                    gids: Some(vec![gid, 0]),
-                    owner: format!("root:{group} (gid {gid}) or root:root"),
-                },
-                None => Expect {
-                    owner: format!("root:root (no group {group} in {ETC_GROUP})"),
-                    ..Expect::root(0o660)
-                },
-            }
-        }
+        None => match socket_group(cx, cfg, &sockets) {
+            Ok(e) => e,
+            Err(o) => return o,
+        },
     };
     let targets: Vec<Target> = sockets
         .into_iter()
@@ -110,6 +92,48 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         &targets,
         "no socket exists yet: dockerd creates it at start",
     )
+}
+
+/// root:GROUP (the daemon's `--group`, default docker) or root:root. When
+/// /etc/group cannot be read, a socket whose group is not root cannot be
+/// judged.
+fn socket_group(
+    cx: &Ctx<'_>,
+    cfg: &crate::model::config::Effective,
+    sockets: &[(String, Evidence)],
+) -> Result<Expect, Outcome> {
+    let (group, gev) = cfg.string("group");
+    let group = group.unwrap_or_else(|| "docker".into());
+    let gid = match cx.snap.text(ETC_GROUP) {
+        Some(text) => group_gid(text, &group),
+        None => {
+            let non_root = sockets.iter().find(|(p, _)| {
+                cx.snap
+                    .file(p)
+                    .and_then(|f| f.meta.as_ref())
+                    .is_some_and(|m| m.gid != 0)
+            });
+            if let Some((p, _)) = non_root {
+                return Err(Outcome::error(format!(
+                    "{ETC_GROUP} could not be read: whether the group of {p} is {group} is unknown"
+                ))
+                .with(gev));
+            }
+            None
+        }
+    };
+    Ok(match gid {
+        Some(gid) => Expect {
+            mode: 0o660,
+            uids: vec![0],
+            gids: Some(vec![gid, 0]),
+            owner: format!("root:{group} (gid {gid}) or root:root"),
+        },
+        None => Expect {
+            owner: format!("root:root (no group {group} known in {ETC_GROUP})"),
+            ..Expect::root(0o660)
+        },
+    })
 }
 
 #[cfg(test)]
@@ -138,6 +162,23 @@ mod tests {
             gid,
         );
         lines("files.engine-socket", &s)
+    }
+
+    #[test]
+    fn group_unknown() {
+        let mut s = snapshot(json!({}), &[], &[]);
+        s.daemons[0].unix_listeners = vec!["/var/run/docker.sock".into()];
+        with_file(
+            &mut s,
+            "/var/run/docker.sock",
+            FileKind::Socket,
+            0o660,
+            0,
+            998,
+        );
+        insta::assert_snapshot!(lines("files.engine-socket", &s), @r#"
+        daemon: error: /etc/group could not be read: whether the group of /var/run/docker.sock is docker is unknown [default default: group: dockerd default "docker"]
+        "#);
     }
 
     #[test]
