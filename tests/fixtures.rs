@@ -625,3 +625,100 @@ fn environment_file_that_is_dev_zero_is_an_error_not_a_hang() {
     );
     assert!(text.contains("character device"), "{text}");
 }
+
+/// The `files.*` verdicts (`--profile cis`) on a copy of fixture `name`
+/// after `setup`: (rule, status, message) in report order.
+fn file_rules(name: &str, setup: impl FnOnce(&Path)) -> Vec<(String, String, String)> {
+    let root = root_from(Some(name), setup);
+    let out = Command::cargo_bin("dockhard")
+        .unwrap()
+        .args(["check", "--profile", "cis", "--format", "json", "--root"])
+        .arg(root.path())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["daemons"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"].as_str().unwrap().starts_with("files."))
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap().to_string();
+            (s("rule"), s("status"), s("message"))
+        })
+        .collect()
+}
+
+fn status_of<'a>(got: &'a [(String, String, String)], rule: &str) -> (&'a str, &'a str) {
+    got.iter()
+        .find(|(r, _, _)| r == rule)
+        .map(|(_, s, m)| (s.as_str(), m.as_str()))
+        .unwrap_or_else(|| panic!("no {rule} in {got:#?}"))
+}
+
+#[test]
+fn file_permissions_of_the_tls_files_in_effect() {
+    let got = file_rules("config-tls", |r| {
+        let tls = r.join("etc/docker/tls");
+        chmod(&tls.join("ca.pem"), 0o444);
+        // Numerically below 644, so docker-bench-security passes it.
+        chmod(&tls.join("cert.pem"), 0o622);
+        chmod(&tls.join("key.pem"), 0o400);
+        chmod(&r.join("etc/docker/daemon.json"), 0o644);
+        chmod(&r.join("etc/docker"), 0o755);
+        let reg = r.join("etc/docker/certs.d/registry.example");
+        std::fs::create_dir_all(&reg).unwrap();
+        std::fs::write(reg.join("ca.crt"), "x").unwrap();
+        chmod(&reg.join("ca.crt"), 0o444);
+        std::fs::write(r.join("etc/group"), "root:x:0:\ndocker:x:998:\n").unwrap();
+    });
+    let want = [
+        ("files.docker-service", "not_applicable"),
+        ("files.docker-socket-unit", "not_applicable"),
+        ("files.etc-docker", "pass"),
+        ("files.certs-d", "pass"),
+        ("files.tls-ca", "pass"),
+        ("files.tls-cert", "fail"),
+        ("files.tls-key", "pass"),
+        ("files.engine-socket", "not_applicable"),
+        ("files.daemon-json", "pass"),
+        ("files.etc-default-docker", "not_applicable"),
+        ("files.etc-sysconfig-docker", "not_applicable"),
+        ("files.containerd-socket", "not_applicable"),
+    ];
+    for (rule, status) in want {
+        assert_eq!(status_of(&got, rule).0, status, "{rule}: {got:#?}");
+    }
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    let (_, msg) = status_of(&got, "files.tls-cert");
+    assert!(
+        msg.contains("mode 0622 has bits 0222 outside 0444"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn file_permissions_of_the_units_in_use() {
+    let got = file_rules("debian", |r| {
+        chmod(&r.join("lib/systemd/system/docker.service"), 0o644);
+        chmod(&r.join("lib/systemd/system/docker.socket"), 0o606);
+        chmod(&r.join("etc/default/docker"), 0o640);
+    });
+    assert_eq!(
+        status_of(&got, "files.docker-service").0,
+        "pass",
+        "{got:#?}"
+    );
+    let (status, msg) = status_of(&got, "files.docker-socket-unit");
+    assert_eq!(status, "fail", "{got:#?}");
+    assert!(
+        msg.contains("mode 0606 has bits 0002 outside 0644"),
+        "{msg}"
+    );
+    assert_eq!(
+        status_of(&got, "files.etc-default-docker").0,
+        "pass",
+        "{got:#?}"
+    );
+}

@@ -130,6 +130,7 @@ pub fn wanted(snap: &Snapshot) -> Vec<Want> {
             for (name, _) in eff.list("authorization-plugins") {
                 out.extend(plugin_paths(&name).into_iter().map(Want::Meta));
             }
+            super::files::config_wants(&eff, plan.service.as_ref(), &mut out);
         }
     }
     out

@@ -27,6 +27,7 @@ mod userland_proxy;
 mod userns_remap;
 
 mod containers;
+mod files;
 mod images;
 mod swarm;
 #[cfg(test)]
@@ -48,6 +49,18 @@ pub static RULES: &[Rule] = &[
     // Section 1: the host (host.*).
     // Section 2: the daemon (daemon.*), beyond the guide.
     // Section 3: files (files.*).
+    files::docker_service::RULE,
+    files::docker_socket_unit::RULE,
+    files::etc_docker::RULE,
+    files::certs_d::RULE,
+    files::tls_ca::RULE,
+    files::tls_cert::RULE,
+    files::tls_key::RULE,
+    files::engine_socket::RULE,
+    files::daemon_json::RULE,
+    files::etc_default_docker::RULE,
+    files::etc_sysconfig_docker::RULE,
+    files::containerd_socket::RULE,
     // Section 4: images (images.*).
     images::user::RULE,
     images::healthcheck::RULE,

@@ -170,6 +170,73 @@ pub fn lines(rule: &str, snap: &Snapshot) -> String {
     out
 }
 
+/// Record `path` with this kind, mode and owner (metadata only, as
+/// `collect` records keys and sockets); replaces what was there.
+pub fn with_file(
+    snap: &mut Snapshot,
+    path: &str,
+    kind: crate::snapshot::FileKind,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+) {
+    snap.files.insert(
+        path.into(),
+        FileEvidence {
+            meta: Some(crate::snapshot::FileMeta {
+                kind,
+                target_kind: None,
+                link_target: None,
+                mode,
+                uid,
+                gid,
+                size: 0,
+                mtime: 0,
+            }),
+            ..FileEvidence::default()
+        },
+    );
+}
+
+/// A regular file with content, mode and owner.
+pub fn with_text(snap: &mut Snapshot, path: &str, text: &str, mode: u32, uid: u32, gid: u32) {
+    with_file(snap, path, crate::snapshot::FileKind::File, mode, uid, gid);
+    if let Some(f) = snap.files.get_mut(path) {
+        f.text = Some(text.into());
+    }
+}
+
+/// `path` recorded as absent.
+pub fn with_missing(snap: &mut Snapshot, path: &str) {
+    snap.files.insert(
+        path.into(),
+        FileEvidence {
+            missing: true,
+            error: Some("not found".into()),
+            ..FileEvidence::default()
+        },
+    );
+}
+
+/// A directory listing (`None`: recorded as absent).
+pub fn with_dir(snap: &mut Snapshot, path: &str, entries: Option<&[&str]>) {
+    snap.dirs.insert(
+        path.into(),
+        crate::snapshot::DirEvidence {
+            entries: entries.map(|e| e.iter().map(|s| s.to_string()).collect()),
+            missing: entries.is_none(),
+            error: None,
+        },
+    );
+}
+
+/// The running daemon's command line.
+pub fn with_argv(snap: &mut Snapshot, argv: &[&str]) {
+    if let Some(d) = snap.daemons.first_mut() {
+        d.argv = argv.iter().map(|s| s.to_string()).collect();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,196 @@
+use super::{Expect, Target, judge, rootless_uid};
+use crate::model::files::{ETC_GROUP, configured_unix_sockets, group_gid};
+use crate::model::{Evidence, Source};
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
+
+pub const RULE: Rule = Rule {
+    meta: RuleMeta {
+        id: "files.engine-socket",
+        title: "The daemon's unix sockets are owned by root:docker with mode 0660 or stricter",
+        severity: Severity::High,
+        seed_item: None,
+        profile: Profile::Cis,
+        cis: &["3.15", "3.16"],
+        rationale: "Access to the Engine API socket is root on the host: only root and the \
+members of the daemon's group may connect.",
+        decided: "Running daemon: every unix socket it listens on (/proc/net/unix, including \
+sockets passed by socket activation); next start: the `-H unix://` / `hosts` entries (default \
+/var/run/docker.sock) and the path `ListenStream=` of docker.socket for `-H fd://` (a socket \
+that does not exist yet is created at start). Pass when each is owned by uid 0, its group is \
+the daemon's `--group` (default `docker`, gid from /etc/group) or root (dockerd's fallback when \
+the group does not exist), and it has no permission bit outside 0660 (compared as bits). A \
+rootless daemon's sockets may belong to its own user, any group. A socket of a running daemon \
+that no longer exists fails.",
+        remediation: "`chown root:docker` and `chmod 0660` the socket; for a lasting fix set \
+`SocketUser=root`, `SocketGroup=docker`, `SocketMode=0660` in docker.socket, or `--group` / \
+`\"group\"` for sockets dockerd creates.",
+    },
+    check: Check::Daemon(check),
+    fix: None,
+};
+
+fn check(cx: &Ctx<'_>) -> Outcome {
+    let cfg = match config(cx) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    let (sockets, running) = if is_running(cx) {
+        let Some(d) = cx
+            .snap
+            .daemons
+            .iter()
+            .find(|d| Some(d.pid) == cx.daemon.pid)
+        else {
+            return Outcome::error("the running daemon's evidence is missing");
+        };
+        if d.unix_listeners.is_empty() && !d.errors.is_empty() {
+            return Outcome::error(format!(
+                "the sockets of pid {} could not be read: {}",
+                d.pid,
+                d.errors.join("; ")
+            ));
+        }
+        let ev = |p: &String| {
+            Evidence::new(
+                Source::Socket,
+                format!("/proc/{}/net/unix", d.pid),
+                format!("dockerd listens on {p}"),
+            )
+        };
+        let s: Vec<(String, Evidence)> = d
+            .unix_listeners
+            .iter()
+            .filter(|p| p.starts_with('/'))
+            .map(|p| (p.clone(), ev(p)))
+            .collect();
+        (s, true)
+    } else {
+        (
+            configured_unix_sockets(cfg, cx.daemon.service.as_ref()),
+            false,
+        )
+    };
+    if sockets.is_empty() {
+        return Outcome::not_applicable("the daemon serves no unix socket");
+    }
+    let expect = match rootless_uid(cx) {
+        Some(_) => Expect::daemon_owned(cx, 0o660),
+        None => match socket_group(cx, cfg, &sockets) {
+            Ok(e) => e,
+            Err(o) => return o,
+        },
+    };
+    let targets: Vec<Target> = sockets
+        .into_iter()
+        .map(|(p, ev)| {
+            let t = Target::new(p, "socket", expect.clone()).from(ev);
+            if running { t.required() } else { t }
+        })
+        .collect();
+    judge(
+        cx,
+        &targets,
+        "no socket exists yet: dockerd creates it at start",
+    )
+}
+
+/// root:GROUP (the daemon's `--group`, default docker) or root:root. When
+/// /etc/group cannot be read, a socket whose group is not root cannot be
+/// judged.
+fn socket_group(
+    cx: &Ctx<'_>,
+    cfg: &crate::model::config::Effective,
+    sockets: &[(String, Evidence)],
+) -> Result<Expect, Outcome> {
+    let (group, gev) = cfg.string("group");
+    let group = group.unwrap_or_else(|| "docker".into());
+    let gid = match cx.snap.text(ETC_GROUP) {
+        Some(text) => group_gid(text, &group),
+        None => {
+            let non_root = sockets.iter().find(|(p, _)| {
+                cx.snap
+                    .file(p)
+                    .and_then(|f| f.meta.as_ref())
+                    .is_some_and(|m| m.gid != 0)
+            });
+            if let Some((p, _)) = non_root {
+                return Err(Outcome::error(format!(
+                    "{ETC_GROUP} could not be read: whether the group of {p} is {group} is unknown"
+                ))
+                .with(gev));
+            }
+            None
+        }
+    };
+    Ok(match gid {
+        Some(gid) => Expect {
+            mode: 0o660,
+            uids: vec![0],
+            gids: Some(vec![gid, 0]),
+            owner: format!("root:{group} (gid {gid}) or root:root"),
+        },
+        None => Expect {
+            owner: format!("root:root (no group {group} known in {ETC_GROUP})"),
+            ..Expect::root(0o660)
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::{lines, snapshot, with_file, with_text};
+    use crate::snapshot::FileKind;
+    use serde_json::json;
+
+    fn run(mode: u32, gid: u32) -> String {
+        let mut s = snapshot(json!({}), &[], &[]);
+        s.daemons[0].unix_listeners = vec!["/var/run/docker.sock".into()];
+        with_text(
+            &mut s,
+            "/etc/group",
+            "root:x:0:\ndocker:x:998:alice\n",
+            0o644,
+            0,
+            0,
+        );
+        with_file(
+            &mut s,
+            "/var/run/docker.sock",
+            FileKind::Socket,
+            mode,
+            0,
+            gid,
+        );
+        lines("files.engine-socket", &s)
+    }
+
+    #[test]
+    fn group_unknown() {
+        let mut s = snapshot(json!({}), &[], &[]);
+        s.daemons[0].unix_listeners = vec!["/var/run/docker.sock".into()];
+        with_file(
+            &mut s,
+            "/var/run/docker.sock",
+            FileKind::Socket,
+            0o660,
+            0,
+            998,
+        );
+        insta::assert_snapshot!(lines("files.engine-socket", &s), @r#"
+        daemon: error: /etc/group could not be read: whether the group of /var/run/docker.sock is docker is unknown [default default: group: dockerd default "docker"]
+        "#);
+    }
+
+    #[test]
+    fn socket() {
+        insta::assert_snapshot!(run(0o660, 998), @r"
+        daemon: pass: /var/run/docker.sock: root:docker (gid 998) or root:root, 0660 or stricter [socket /proc/4242/net/unix: dockerd listens on /var/run/docker.sock; file /var/run/docker.sock: mode 0660, owner 0:998]
+        ");
+        insta::assert_snapshot!(run(0o606, 998), @r"
+        daemon: fail: /var/run/docker.sock (socket): mode 0606 has bits 0006 outside 0660 [socket /proc/4242/net/unix: dockerd listens on /var/run/docker.sock; file /var/run/docker.sock: mode 0606, owner 0:998]
+        ");
+        insta::assert_snapshot!(run(0o660, 50), @r"
+        daemon: fail: /var/run/docker.sock (socket): group gid 50, not root:docker (gid 998) or root:root [socket /proc/4242/net/unix: dockerd listens on /var/run/docker.sock; file /var/run/docker.sock: mode 0660, owner 0:50]
+        ");
+    }
+}

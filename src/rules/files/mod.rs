@@ -1,0 +1,387 @@
+//! Section 3 of the CIS Docker Benchmark: ownership and permissions of the
+//! files the daemon really uses (the unit and drop-ins in force, the
+//! daemon.json it reads, the TLS files and sockets of its configuration).
+//!
+//! Modes are compared as bit masks: "0644 or stricter" means no permission
+//! bit outside 0644 (0622 and 0606 fail, and so does any setuid, setgid or
+//! sticky bit). Owners are compared as numbers: root is uid 0 and gid 0.
+//! Every rule here builds a list of [`Target`]s and calls [`judge`].
+
+use super::{Ctx, Outcome, Status};
+use crate::model::{Evidence, Source};
+use crate::snapshot::FileMeta;
+
+pub mod certs_d;
+pub mod containerd_socket;
+pub mod daemon_json;
+pub mod docker_service;
+pub mod docker_socket_unit;
+pub mod engine_socket;
+pub mod etc_default_docker;
+pub mod etc_docker;
+pub mod etc_sysconfig_docker;
+pub mod tls_ca;
+pub mod tls_cert;
+pub mod tls_key;
+
+/// Who may own a file and which bits it may have.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Expect {
+    /// The permission mask: no bit outside it (and no special bit).
+    pub mode: u32,
+    /// Allowed owners.
+    pub uids: Vec<u32>,
+    /// Allowed groups; `None`: the group is not judged (a rootless
+    /// daemon's files belong to its user's group).
+    pub gids: Option<Vec<u32>>,
+    /// The expectation as a reader says it: `root:root`, `root:docker`.
+    pub owner: String,
+}
+
+impl Expect {
+    /// root:root with at most `mode`.
+    pub fn root(mode: u32) -> Self {
+        Expect {
+            mode,
+            uids: vec![0],
+            gids: Some(vec![0]),
+            owner: "root:root".into(),
+        }
+    }
+
+    /// root:root, or for a rootless daemon its own user (any group): the
+    /// files such a daemon reads live in its user's home.
+    pub fn daemon_owned(cx: &Ctx<'_>, mode: u32) -> Self {
+        match rootless_uid(cx) {
+            Some(uid) => Expect {
+                mode,
+                uids: vec![0, uid],
+                gids: None,
+                owner: format!("root or uid {uid} (rootless daemon)"),
+            },
+            None => Expect::root(mode),
+        }
+    }
+
+    fn problems(&self, m: &FileMeta) -> Vec<String> {
+        let mut out = Vec::new();
+        let extra = m.mode & 0o7777 & !self.mode;
+        if extra != 0 {
+            out.push(format!(
+                "mode {:04o} has bits {extra:04o} outside {:04o}",
+                m.mode, self.mode
+            ));
+        }
+        if !self.uids.contains(&m.uid) {
+            out.push(format!("owned by uid {}, not {}", m.uid, self.owner));
+        }
+        if let Some(g) = &self.gids {
+            if !g.contains(&m.gid) {
+                out.push(format!("group gid {}, not {}", m.gid, self.owner));
+            }
+        }
+        out
+    }
+}
+
+/// The uid of the audited daemon when it is rootless.
+pub(crate) fn rootless_uid(cx: &Ctx<'_>) -> Option<u32> {
+    if !cx.daemon.rootless {
+        return None;
+    }
+    cx.snap
+        .daemons
+        .iter()
+        .find(|d| Some(d.pid) == cx.daemon.pid)
+        .and_then(|d| d.uid)
+        .filter(|u| *u != 0)
+}
+
+/// One file to judge.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub path: String,
+    /// What it is, in messages: `unit`, `drop-in`, `CA`, `socket`.
+    pub role: String,
+    /// In use, so it must exist: missing is a failure. Otherwise a missing
+    /// file is left out.
+    pub required: bool,
+    pub expect: Expect,
+    /// Where the path comes from (the flag, key or unit line naming it).
+    pub source: Option<Evidence>,
+}
+
+impl Target {
+    pub fn new(path: impl Into<String>, role: impl Into<String>, expect: Expect) -> Self {
+        Target {
+            path: path.into(),
+            role: role.into(),
+            required: false,
+            expect,
+            source: None,
+        }
+    }
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub fn from(mut self, e: Evidence) -> Self {
+        self.source = Some(e);
+        self
+    }
+}
+
+/// `mode 0644, owner 0:0`
+pub(crate) fn meta_text(m: &FileMeta) -> String {
+    format!("mode {:04o}, owner {}:{}", m.mode & 0o7777, m.uid, m.gid)
+}
+
+/// The verdict over `targets`: `fail` when any file has a bit outside its
+/// mask or a wrong owner, or a required file is missing; `error` when the
+/// metadata of one was not collected; `not_applicable` (with `none`) when
+/// no file exists; else `pass`.
+pub(crate) fn judge(cx: &Ctx<'_>, targets: &[Target], none: &str) -> Outcome {
+    let mut failures = Vec::new();
+    let mut errors = Vec::new();
+    let mut passed = Vec::new();
+    let mut evidence = Vec::new();
+    for t in targets {
+        evidence.extend(t.source.clone());
+        let name = format!("{} ({})", t.path, t.role);
+        match cx.snap.file(&t.path) {
+            None => errors.push(format!("{name} was not collected")),
+            Some(f) if f.missing => {
+                evidence.push(Evidence::new(Source::File, &t.path, "does not exist"));
+                if t.required {
+                    failures.push(format!("{name} does not exist"));
+                }
+            }
+            Some(f) => match &f.meta {
+                None => errors.push(format!(
+                    "{name}: {}",
+                    f.error.as_deref().unwrap_or("no metadata")
+                )),
+                Some(m) => {
+                    evidence.push(Evidence::new(Source::File, &t.path, meta_text(m)));
+                    let p = t.expect.problems(m);
+                    if p.is_empty() {
+                        passed.push(t);
+                    } else {
+                        failures.push(format!("{name}: {}", p.join(", ")));
+                    }
+                }
+            },
+        }
+    }
+    let status = if !failures.is_empty() {
+        Status::Fail
+    } else if !errors.is_empty() {
+        Status::Error
+    } else if passed.is_empty() {
+        Status::NotApplicable
+    } else {
+        Status::Pass
+    };
+    let message = match status {
+        Status::Fail => failures.join("; "),
+        Status::Error => errors.join("; "),
+        Status::NotApplicable => none.to_string(),
+        _ => {
+            let mut groups: Vec<(&Expect, Vec<&str>)> = Vec::new();
+            for t in &passed {
+                match groups.iter_mut().find(|(e, _)| *e == &t.expect) {
+                    Some((_, v)) => v.push(&t.path),
+                    None => groups.push((&t.expect, vec![&t.path])),
+                }
+            }
+            groups
+                .iter()
+                .map(|(e, paths)| {
+                    format!(
+                        "{}: {}, {:04o} or stricter",
+                        paths.join(", "),
+                        e.owner,
+                        e.mode
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    };
+    let out = Outcome::new(status, message).with_all(evidence);
+    if status == Status::Fail {
+        out.with_warnings(errors)
+    } else {
+        out
+    }
+}
+
+/// A fixed path that is judged only when it exists.
+pub(crate) fn optional_root_file(cx: &Ctx<'_>, path: &str, role: &str, mode: u32) -> Outcome {
+    judge(
+        cx,
+        &[Target::new(path, role, Expect::root(mode))],
+        &format!("{path} does not exist"),
+    )
+}
+
+/// Which TLS file of the effective configuration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Tls {
+    Ca,
+    Cert,
+    Key,
+}
+
+/// The TLS CA, certificate or key in effect: it must exist when TLS is on
+/// and the file is configured (flags, daemon.json or the DOCKER_CERT_PATH
+/// defaults); `not_applicable` when TLS is off or the file is not set.
+pub(crate) fn tls_file(cx: &Ctx<'_>, which: Tls, mode: u32) -> Outcome {
+    let cfg = match super::config(cx) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    let tls = cfg.tls();
+    if !tls.enabled {
+        return Outcome::not_applicable("TLS is not configured").with_all(tls.evidence);
+    }
+    let (file, role, key) = match which {
+        Tls::Ca => (&tls.ca, "TLS CA", "tlscacert"),
+        Tls::Cert => (&tls.cert, "TLS certificate", "tlscert"),
+        Tls::Key => (&tls.key, "TLS key", "tlskey"),
+    };
+    let Some((path, ev)) = file else {
+        return Outcome::not_applicable(format!("TLS is on but no {key} is configured"))
+            .with_all(tls.evidence);
+    };
+    let target = Target::new(path, role, Expect::daemon_owned(cx, mode))
+        .required()
+        .from(ev.clone());
+    judge(cx, &[target], "")
+}
+
+/// The `remediation` text shared by the rules of one file.
+macro_rules! chown_chmod {
+    ($owner:literal, $mode:literal, $what:literal) => {
+        concat!(
+            "`chown ",
+            $owner,
+            " ",
+            $what,
+            "` and `chmod ",
+            $mode,
+            " ",
+            $what,
+            "` (or stricter: remove bits, never add them)."
+        )
+    };
+}
+pub(crate) use chown_chmod;
+
+/// Test support shared by the rules of this section.
+#[cfg(test)]
+pub(crate) mod support {
+    use crate::rules::testing::{lines, snapshot, with_argv, with_file, with_missing};
+    use crate::snapshot::{FileKind, Snapshot};
+    use serde_json::json;
+
+    /// `rule` with `path` absent (`None`) or a `kind` file of this mode and
+    /// owner.
+    pub fn fixed(rule: &str, path: &str, kind: FileKind, file: Option<(u32, u32, u32)>) -> String {
+        let mut s = snapshot(json!({}), &[], &[]);
+        match file {
+            Some((mode, uid, gid)) => with_file(&mut s, path, kind, mode, uid, gid),
+            None => with_missing(&mut s, path),
+        }
+        lines(rule, &s)
+    }
+
+    pub const CA: &str = "/etc/docker/tls/ca.pem";
+    pub const CERT: &str = "/etc/docker/tls/server-cert.pem";
+    pub const KEY: &str = "/etc/docker/tls/server-key.pem";
+
+    /// A daemon with `--tlsverify` and these files (all 0400 root:root but
+    /// `path`, which has `mode` and `uid`; `None`: absent).
+    pub fn tls(rule: &str, path: &str, file: Option<(u32, u32)>) -> String {
+        let mut s: Snapshot = snapshot(json!({}), &[], &[]);
+        with_argv(
+            &mut s,
+            &[
+                "dockerd",
+                "-H",
+                "tcp://0.0.0.0:2376",
+                "--tlsverify",
+                "--tlscacert",
+                CA,
+                "--tlscert",
+                CERT,
+                "--tlskey",
+                KEY,
+            ],
+        );
+        s.daemons[0].tcp_listeners = vec![crate::snapshot::SocketAddrText {
+            addr: "0.0.0.0".into(),
+            port: 2376,
+        }];
+        for p in [CA, CERT, KEY] {
+            with_file(&mut s, p, FileKind::File, 0o400, 0, 0);
+        }
+        match file {
+            Some((mode, uid)) => with_file(&mut s, path, FileKind::File, mode, uid, 0),
+            None => with_missing(&mut s, path),
+        }
+        lines(rule, &s)
+    }
+
+    /// `rule` on a daemon without TLS.
+    pub fn no_tls(rule: &str) -> String {
+        lines(rule, &snapshot(json!({}), &[], &[]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::FileKind;
+
+    fn meta(mode: u32, uid: u32, gid: u32) -> FileMeta {
+        FileMeta {
+            kind: FileKind::File,
+            target_kind: None,
+            link_target: None,
+            mode,
+            uid,
+            gid,
+            size: 0,
+            mtime: 0,
+        }
+    }
+
+    #[test]
+    fn modes_are_bit_masks_not_numbers() {
+        let e = Expect::root(0o644);
+        assert!(e.problems(&meta(0o644, 0, 0)).is_empty());
+        assert!(e.problems(&meta(0o600, 0, 0)).is_empty());
+        assert!(e.problems(&meta(0o400, 0, 0)).is_empty());
+        // Numerically below 644, yet group- and world-writable.
+        assert_eq!(
+            e.problems(&meta(0o622, 0, 0)),
+            ["mode 0622 has bits 0022 outside 0644"]
+        );
+        assert_eq!(
+            e.problems(&meta(0o606, 0, 0)),
+            ["mode 0606 has bits 0002 outside 0644"]
+        );
+        assert_eq!(
+            e.problems(&meta(0o4644, 0, 0)),
+            ["mode 4644 has bits 4000 outside 0644"]
+        );
+        assert_eq!(
+            e.problems(&meta(0o644, 1000, 5)),
+            [
+                "owned by uid 1000, not root:root",
+                "group gid 5, not root:root"
+            ]
+        );
+    }
+}
