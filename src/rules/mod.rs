@@ -15,14 +15,25 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 mod authorization_plugin;
+mod base_device_size;
+mod cgroup_parent;
 mod config_valid;
+mod daemon_helpers;
+mod default_ulimits;
 mod experimental;
 mod host_dedicated;
 mod icc;
+mod insecure_registries;
+mod iptables;
 mod live_restore;
+mod log_level;
+mod no_new_privileges;
 mod remote_api_auth;
 mod remote_api_tls;
 mod remote_logging;
+mod rootless;
+mod seccomp_profile;
+mod storage_driver_aufs;
 mod userland_proxy;
 mod userns_remap;
 
@@ -46,6 +57,16 @@ pub static RULES: &[Rule] = &[
     host_dedicated::RULE,
     // Section 1: the host (host.*).
     // Section 2: the daemon (daemon.*), beyond the guide.
+    rootless::RULE,
+    log_level::RULE,
+    iptables::RULE,
+    insecure_registries::RULE,
+    storage_driver_aufs::RULE,
+    default_ulimits::RULE,
+    cgroup_parent::RULE,
+    base_device_size::RULE,
+    no_new_privileges::RULE,
+    seccomp_profile::RULE,
     // Section 3: files (files.*).
     // Section 4: images (images.*).
     images::user::RULE,
