@@ -14,6 +14,7 @@
 pub mod certs;
 pub mod config;
 pub mod daemon;
+pub mod host;
 pub mod objects;
 pub mod systemd;
 
@@ -161,6 +162,7 @@ pub enum Want {
 pub fn wanted_paths(snap: &crate::snapshot::Snapshot) -> Vec<Want> {
     let mut out = systemd::wanted(snap);
     out.extend(daemon::wanted(snap));
+    out.extend(host::wanted(snap));
     out.sort();
     out.dedup();
     out

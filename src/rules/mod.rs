@@ -38,6 +38,7 @@ mod userland_proxy;
 mod userns_remap;
 
 mod containers;
+mod host;
 mod images;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -56,6 +57,10 @@ pub static RULES: &[Rule] = &[
     config_valid::RULE,
     host_dedicated::RULE,
     // Section 1: the host (host.*).
+    host::data_root_partition::RULE,
+    host::docker_group::RULE,
+    host::audit_rules::RULE,
+    host::docker_version::RULE,
     // Section 2: the daemon (daemon.*), beyond the guide.
     rootless::RULE,
     log_level::RULE,
