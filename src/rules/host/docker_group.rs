@@ -23,6 +23,11 @@ or a rootless daemon of their own.",
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
+    if cx.snap.file(GROUP).is_some_and(|f| f.missing) {
+        return Outcome::manual(format!(
+            "decide by hand; there is no {GROUP}, so no local docker group"
+        ));
+    }
     let Some(text) = cx.snap.text(GROUP) else {
         let why = cx
             .snap
