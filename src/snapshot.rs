@@ -103,6 +103,13 @@ pub struct HostEvidence {
     /// Environment of the collecting process that dockerd semantics depend on
     /// when no daemon runs (HOME, DOCKER_CERT_PATH, DOCKER_CONFIG, XDG_*).
     pub env: BTreeMap<String, String>,
+    /// `/proc/self/mountinfo` as read (live and on-disk modes; never with
+    /// `--root`), for `host.data-root-partition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mountinfo: Option<String>,
+    /// Why `/proc/self/mountinfo` could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mountinfo_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

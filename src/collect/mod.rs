@@ -316,7 +316,13 @@ fn host_evidence(proc: &Proc) -> (HostEvidence, Vec<String>) {
         .iter()
         .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
         .collect();
+    let (mountinfo, mountinfo_error) = match proc.read(Path::new("/proc/self/mountinfo")) {
+        Ok(b) => (Some(String::from_utf8_lossy(&b).into_owned()), None),
+        Err(e) => (None, Some(files::io_error_text(&e))),
+    };
     let host = HostEvidence {
+        mountinfo,
+        mountinfo_error,
         hostname: read_line("/proc/sys/kernel/hostname"),
         kernel: read_line("/proc/sys/kernel/osrelease"),
         boot_time: proc.boot_time(),
@@ -560,5 +566,11 @@ mod tests {
         assert!(dm.probes.is_empty());
         assert!(snap.host.kernel.is_some());
         assert!(snap.host.boot_time.is_some());
+        assert!(
+            snap.host
+                .mountinfo
+                .as_deref()
+                .is_some_and(|m| m.contains(" / "))
+        );
     }
 }

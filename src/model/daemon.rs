@@ -62,6 +62,15 @@ pub struct LiveFacts {
     pub swarm_state: Option<(String, Evidence)>,
     /// `/info` Warnings.
     pub warnings: Vec<String>,
+    /// `/info` Debug (debug mode, `-D` or `debug: true`).
+    pub debug: Option<(bool, Evidence)>,
+    /// `/info` Driver (the storage driver in use).
+    pub storage_driver: Option<(String, Evidence)>,
+    /// `/info` RegistryConfig: insecure registries beyond the implicit
+    /// 127.0.0.0/8 (CIDRs, and index names with `Secure: false`).
+    pub insecure_registries: Option<(Vec<String>, Evidence)>,
+    /// `/info` DockerRootDir (the data-root in use, after userns-remap).
+    pub docker_root_dir: Option<(String, Evidence)>,
 }
 
 /// One audited daemon.
@@ -126,6 +135,10 @@ pub fn wanted(snap: &Snapshot) -> Vec<Want> {
             }
             if let Some((p, _)) = &tls.key {
                 out.push(Want::Meta(p.clone()));
+            }
+            // daemon.storage-driver-aufs: a prior driver's state is reused.
+            if let (Some(root), _) = eff.string("data-root") {
+                out.push(Want::Dir(root));
             }
             for (name, _) in eff.list("authorization-plugins") {
                 out.extend(plugin_paths(&name).into_iter().map(Want::Meta));
@@ -453,6 +466,8 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence) -> DaemonModel {
                 // What a reload re-reads is judged from the file.
                 live_restore: None,
                 authorization_plugins: None,
+                debug: None,
+                insecure_registries: None,
                 ..live.clone()
             }),
             tcp: tcp.clone(),
@@ -701,6 +716,7 @@ fn live_facts(d: &DaemonEvidence) -> LiveFacts {
                         ev("GET /info", format!("Swarm.LocalNodeState: {st}")),
                     ));
                 }
+                section2_facts(&mut f, i);
                 if let Some(w) = i.get("Warnings").and_then(|x| x.as_array()) {
                     f.warnings = w
                         .iter()
@@ -741,4 +757,44 @@ fn live_facts(d: &DaemonEvidence) -> LiveFacts {
         }
     }
     f
+}
+
+/// CIDRs dockerd always treats as insecure (registry.LoadInsecureRegistries).
+pub const IMPLICIT_INSECURE: &[&str] = &["127.0.0.0/8", "::1/128"];
+
+/// `/info` values for the CIS section 2 rules.
+fn section2_facts(f: &mut LiveFacts, i: &serde_json::Value) {
+    let ev = |detail: String| Evidence::new(Source::Api, "GET /info", detail);
+    if let Some(x) = i.get("Debug").and_then(|x| x.as_bool()) {
+        f.debug = Some((x, ev(format!("Debug: {x}"))));
+    }
+    if let Some(d) = i.get("Driver").and_then(|x| x.as_str()) {
+        f.storage_driver = Some((d.to_string(), ev(format!("Driver: {d}"))));
+    }
+    if let Some(d) = i.get("DockerRootDir").and_then(|x| x.as_str()) {
+        f.docker_root_dir = Some((d.to_string(), ev(format!("DockerRootDir: {d}"))));
+    }
+    if let Some(rc) = i.get("RegistryConfig").filter(|r| r.is_object()) {
+        let mut insecure: Vec<String> = rc
+            .get("InsecureRegistryCIDRs")
+            .and_then(|x| x.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str())
+            .filter(|c| !IMPLICIT_INSECURE.contains(c))
+            .map(str::to_string)
+            .collect();
+        if let Some(idx) = rc.get("IndexConfigs").and_then(|x| x.as_object()) {
+            for (name, cfg) in idx {
+                if cfg.get("Secure").and_then(|x| x.as_bool()) == Some(false) {
+                    insecure.push(name.clone());
+                }
+            }
+        }
+        let detail = format!(
+            "RegistryConfig: insecure beyond 127.0.0.0/8: [{}]",
+            insecure.join(", ")
+        );
+        f.insecure_registries = Some((insecure, ev(detail)));
+    }
 }

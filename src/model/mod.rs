@@ -15,6 +15,7 @@ pub mod certs;
 pub mod config;
 pub mod daemon;
 pub mod files;
+pub mod host;
 pub mod objects;
 pub mod systemd;
 
@@ -163,6 +164,7 @@ pub fn wanted_paths(snap: &crate::snapshot::Snapshot) -> Vec<Want> {
     let mut out = systemd::wanted(snap);
     out.extend(daemon::wanted(snap));
     out.extend(files::wanted(snap));
+    out.extend(host::wanted(snap));
     out.sort();
     out.dedup();
     out

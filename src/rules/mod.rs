@@ -15,19 +15,31 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 mod authorization_plugin;
+mod base_device_size;
+mod cgroup_parent;
 mod config_valid;
+mod daemon_helpers;
+mod default_ulimits;
 mod experimental;
 mod host_dedicated;
 mod icc;
+mod insecure_registries;
+mod iptables;
 mod live_restore;
+mod log_level;
+mod no_new_privileges;
 mod remote_api_auth;
 mod remote_api_tls;
 mod remote_logging;
+mod rootless;
+mod seccomp_profile;
+mod storage_driver_aufs;
 mod userland_proxy;
 mod userns_remap;
 
 mod containers;
 mod files;
+mod host;
 mod images;
 mod swarm;
 #[cfg(test)]
@@ -47,7 +59,21 @@ pub static RULES: &[Rule] = &[
     config_valid::RULE,
     host_dedicated::RULE,
     // Section 1: the host (host.*).
+    host::data_root_partition::RULE,
+    host::docker_group::RULE,
+    host::audit_rules::RULE,
+    host::docker_version::RULE,
     // Section 2: the daemon (daemon.*), beyond the guide.
+    rootless::RULE,
+    log_level::RULE,
+    iptables::RULE,
+    insecure_registries::RULE,
+    storage_driver_aufs::RULE,
+    default_ulimits::RULE,
+    cgroup_parent::RULE,
+    base_device_size::RULE,
+    no_new_privileges::RULE,
+    seccomp_profile::RULE,
     // Section 3: files (files.*).
     files::docker_service::RULE,
     files::docker_socket_unit::RULE,

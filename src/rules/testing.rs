@@ -237,6 +237,29 @@ pub fn with_argv(snap: &mut Snapshot, argv: &[&str]) {
     }
 }
 
+/// A live snapshot of one daemon run as `argv` (program first) reading
+/// /etc/docker/daemon.json with `daemon_json` (`None`: no such file), with
+/// `info` merged over the default `/info` answer.
+pub fn daemon_snapshot(info: Value, argv: &[&str], daemon_json: Option<&str>) -> Snapshot {
+    let mut snap = snapshot(info, &[], &[]);
+    snap.daemons[0].argv = argv.iter().map(|a| a.to_string()).collect();
+    if let Some(text) = daemon_json {
+        snap.files.insert(
+            "/etc/docker/daemon.json".into(),
+            FileEvidence {
+                text: Some(text.into()),
+                ..FileEvidence::default()
+            },
+        );
+    }
+    snap
+}
+
+/// The verdicts of `rule` for a daemon run as `argv` with `daemon_json`.
+pub fn daemon_lines(rule: &str, info: Value, argv: &[&str], daemon_json: Option<&str>) -> String {
+    lines(rule, &daemon_snapshot(info, argv, daemon_json))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,6 +168,8 @@ const ENV_KEYS: &[&str] = &[
     "XDG_RUNTIME_DIR",
     "XDG_DATA_HOME",
     "XDG_CONFIG_HOME",
+    // graphdriver: $DOCKER_DRIVER wins over --storage-driver.
+    "DOCKER_DRIVER",
 ];
 
 fn default_evidence(key: &str, text: &str) -> Evidence {

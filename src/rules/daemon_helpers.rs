@@ -1,0 +1,41 @@
+//! Helpers shared by the section 2 daemon rules.
+
+use super::{Ctx, Outcome, live_or_config};
+use crate::model::Evidence;
+use crate::model::config::Effective;
+
+/// A verdict from a judged value: pass or fail with its evidence and warnings.
+pub(crate) fn verdict(
+    ok: bool,
+    pass: impl Into<String>,
+    fail: impl Into<String>,
+    evidence: Vec<Evidence>,
+    warnings: Vec<String>,
+) -> Outcome {
+    let o = if ok {
+        Outcome::pass(pass)
+    } else {
+        Outcome::fail(fail)
+    };
+    o.with_all(evidence).with_warnings(warnings)
+}
+
+/// A boolean option the API does not report: pass when it equals `want`.
+pub(crate) fn bool_rule(cx: &Ctx<'_>, key: &str, want: bool, pass: &str, fail: &str) -> Outcome {
+    match live_or_config(cx, None, |c| c.bool(key)) {
+        Err(o) => o,
+        Ok((v, e, w)) => verdict(
+            v == want,
+            format!("{pass} ({key}={v})"),
+            format!("{fail} ({key}={v})"),
+            e,
+            w,
+        ),
+    }
+}
+
+/// An effective string option where an empty value means unset.
+pub(crate) fn string_set(c: &Effective, key: &str) -> (Option<String>, Evidence) {
+    let (v, e) = c.string(key);
+    (v.filter(|s| !s.is_empty()), e)
+}

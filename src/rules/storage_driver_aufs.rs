@@ -1,0 +1,144 @@
+use super::daemon_helpers::{string_set, verdict};
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
+use crate::model::config::Effective;
+use crate::model::{Evidence, Source};
+
+pub const RULE: Rule = Rule {
+    meta: RuleMeta {
+        id: "daemon.storage-driver-aufs",
+        title: "Do not use the aufs storage driver",
+        severity: Severity::Medium,
+        seed_item: None,
+        profile: Profile::Cis,
+        cis: &["2.6"],
+        rationale: "aufs was never merged in the mainline kernel, is known to cause kernel crashes, \
+is deprecated since 20.10 and removed in 24.0.",
+        decided: "Live: `Driver` of `GET /info`. Otherwise the driver the start would choose: \
+`$DOCKER_DRIVER` in the daemon's environment (it wins over the configuration), else the \
+effective `storage-driver` (`-s`, `--storage-driver`, `\"storage-driver\"`). With none, dockerd \
+chooses at start: a prior driver whose state directory exists in the data-root is reused, \
+otherwise the first supported one in its priority order (btrfs, zfs, overlay2, \
+fuse-overlayfs, aufs, ...), so aufs is only chosen over overlay2 when overlay2 is unusable. \
+Then: fail when the data-root holds an `aufs` directory, pass when it does not (or does not \
+exist yet), error when it could not be listed. Pass when the driver is not aufs.",
+        remediation: "Set `\"storage-driver\": \"overlay2\"` (images and containers stored with aufs \
+are not visible afterwards: save or push them first) and restart dockerd.",
+    },
+    check: Check::Daemon(check),
+    fix: None,
+};
+
+/// The driver named by the environment or the configuration.
+fn explicit(c: &Effective) -> Option<(String, Evidence)> {
+    if let Some(d) = c.context.env.get("DOCKER_DRIVER").filter(|d| !d.is_empty()) {
+        return Some((
+            d.clone(),
+            Evidence::new(
+                Source::Process,
+                "environment",
+                format!("DOCKER_DRIVER={d} (wins over storage-driver)"),
+            ),
+        ));
+    }
+    match string_set(c, "storage-driver") {
+        (Some(d), e) => Some((d, e)),
+        (None, _) => None,
+    }
+}
+
+fn judge(driver: &str, e: Vec<Evidence>, w: Vec<String>) -> Outcome {
+    verdict(
+        driver != "aufs",
+        format!("the storage driver is `{driver}`"),
+        "the storage driver is aufs",
+        e,
+        w,
+    )
+}
+
+fn check(cx: &Ctx<'_>) -> Outcome {
+    let live = cx
+        .view
+        .live
+        .as_ref()
+        .and_then(|l| l.storage_driver.as_ref());
+    if let Some((d, e)) = live {
+        let mut ev = vec![e.clone()];
+        if let Some((_, ce)) = cx.view.config.as_ref().ok().and_then(explicit) {
+            ev.push(ce);
+        }
+        return judge(d, ev, Vec::new());
+    }
+    let c = match config(cx) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Some((d, e)) = explicit(c) {
+        return judge(&d, vec![e], Vec::new());
+    }
+    let (root, root_ev) = c.string("data-root");
+    let root = root.unwrap_or_else(|| "/var/lib/docker".into());
+    let chosen = "no storage driver is set: dockerd chooses at start";
+    match cx.snap.dir(&root) {
+        Some(d) if d.missing => Outcome::pass(format!(
+            "{chosen}; {root} does not exist yet, so no prior aufs state is reused and overlay2 comes before aufs"
+        ))
+        .with(root_ev),
+        Some(d) => match &d.entries {
+            Some(entries) if entries.iter().any(|e| e == "aufs") => Outcome::fail(format!(
+                "{chosen}, and it reuses the prior driver aufs ({root}/aufs exists)"
+            ))
+            .with(root_ev)
+            .with(Evidence::new(Source::File, format!("{root}/aufs"), "exists")),
+            Some(_) => Outcome::pass(format!(
+                "{chosen}; {root} holds no aufs state and overlay2 comes before aufs"
+            ))
+            .with(root_ev)
+            .with(Evidence::new(Source::File, root.clone(), "no aufs directory")),
+            None => Outcome::error(format!(
+                "{chosen}; {root} could not be listed ({})",
+                d.error.as_deref().unwrap_or("unknown error")
+            ))
+            .with(root_ev),
+        },
+        None => Outcome::error(format!("{chosen}; {root} was not listed")).with(root_ev),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::{daemon_snapshot, lines};
+    use crate::snapshot::DirEvidence;
+    use serde_json::json;
+
+    #[test]
+    fn live_driver_decides_then_configuration_then_prior_state() {
+        let rule = "daemon.storage-driver-aufs";
+        let live_aufs = daemon_snapshot(json!({"Driver": "aufs"}), &["dockerd"], None);
+        let mut no_live = daemon_snapshot(json!({"Driver": null}), &["dockerd", "-s", "vfs"], None);
+        let mut prior = daemon_snapshot(json!({"Driver": null}), &["dockerd"], None);
+        prior.dirs.insert(
+            "/var/lib/docker".into(),
+            DirEvidence {
+                entries: Some(vec!["aufs".into(), "containers".into()]),
+                ..DirEvidence::default()
+            },
+        );
+        no_live.daemons[0]
+            .environ
+            .insert("DOCKER_DRIVER".into(), "aufs".into());
+        let got = [
+            lines(rule, &daemon_snapshot(json!({}), &["dockerd"], None)),
+            lines(rule, &live_aufs),
+            lines(rule, &no_live),
+            lines(rule, &prior),
+        ]
+        .concat();
+        insta::assert_snapshot!(got, @r#"
+            daemon: pass: the storage driver is `overlay2` [api GET /info: Driver: overlay2]
+            daemon: fail: the storage driver is aufs [api GET /info: Driver: aufs]
+            daemon: fail: the storage driver is aufs [process environment: DOCKER_DRIVER=aufs (wins over storage-driver)]
+            daemon: fail: no storage driver is set: dockerd chooses at start, and it reuses the prior driver aufs (/var/lib/docker/aufs exists) [default default: data-root: dockerd default "/var/lib/docker"; file /var/lib/docker/aufs: exists]
+            "#);
+    }
+}
