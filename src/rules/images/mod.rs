@@ -13,10 +13,10 @@ pub mod user;
 /// The layers of an image's history (oldest first, numbered from 1) whose
 /// `CreatedBy` satisfies `hit`; an `error` outcome when the history is
 /// unknown.
-pub(crate) fn history_hits<'a>(
-    i: &'a Image,
+pub(crate) fn history_hits(
+    i: &Image,
     hit: impl Fn(usize, &str) -> bool,
-) -> Result<Vec<(usize, &'a str)>, Outcome> {
+) -> Result<Vec<(usize, &str)>, Outcome> {
     let layers = i
         .history
         .as_ref()
