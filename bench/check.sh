@@ -9,65 +9,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUNS=${RUNS:-30}
 TARGET_MS=${TARGET_MS:-50}
 
-die() { echo "bench/check.sh: $*" >&2; exit 2; }
-[[ $(id -u) -eq 0 ]] || die "needs root (it starts a private dockerd)"
-DOCKERD=""
-for c in /usr/bin/dockerd /usr/sbin/dockerd "$(command -v dockerd || true)"; do
-  if [[ -n $c && -x $c ]]; then DOCKERD=$c; break; fi
-done
-[[ -n $DOCKERD ]] || die "dockerd not found (apt-get install docker.io)"
-((RUNS >= 2)) || die "RUNS must be at least 2"
-
-echo "building release..." >&2
-cargo build --release --quiet
-BIN=${DOCKHARD_BIN:-$PWD/target/release/dockhard}
-
-exec 9>/tmp/dockhard-live.lock
-flock 9
-
-D=$(mktemp -d /tmp/dockhard-bench-XXXXXX)
-chmod 0755 "$D"
-pid=""
-cleanup() {
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 150); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-    wait "$pid" 2>/dev/null || true
-  fi
-  # Whatever this daemon left (its containerd after a SIGKILL): their command
-  # lines name our unique directory.
-  for f in /proc/[0-9]*/cmdline; do
-    p=${f#/proc/}
-    p=${p%/cmdline}
-    [[ $p == "$$" ]] && continue
-    if tr '\0' ' ' 2>/dev/null <"$f" | grep -qF -- "$D"; then kill -KILL "$p" 2>/dev/null || true; fi
-  done
-  awk -v d="$D" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo |
-    sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$D"
-}
-trap cleanup EXIT
-
-"$DOCKERD" --data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/pid" \
-  -H "unix://$D/docker.sock" --storage-driver vfs >"$D/dockerd.log" 2>&1 &
-pid=$!
-ready=""
-for _ in $(seq 300); do
-  if curl -sf --unix-socket "$D/docker.sock" http://docker/_ping >/dev/null 2>&1; then
-    ready=1
-    break
-  fi
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [[ -z $ready ]]; then
-  tail -n 20 "$D/dockerd.log" >&2
-  die "dockerd did not come up"
-fi
+((RUNS >= 2)) || { echo "bench/check.sh: RUNS must be at least 2" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+start_dockerd
 
 echo "dockerd $("$DOCKERD" --version | sed 's/^Docker version //') pid $pid; $RUNS runs of: dockhard check --pid $pid --format json" >&2
 # Timestamps: bash 5's EPOCHREALTIME (no fork, µs), else date(1).
@@ -90,16 +35,9 @@ for i in $(seq "$RUNS"); do
   times_us+=($((10#$t1 - 10#$t0)))
 done
 
-mapfile -t sorted < <(printf '%s\n' "${times_us[@]}" | sort -n)
-n=${#sorted[@]}
-if ((n % 2)); then
-  median=${sorted[n / 2]}
-else
-  median=$(((sorted[n / 2 - 1] + sorted[n / 2]) / 2))
-fi
-p90=${sorted[(9 * n + 9) / 10 - 1]} # nearest rank: ceil(0.9 n)
-ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
-echo "runs: $n (first discarded)  min: $(ms "${sorted[0]}") ms  median: $(ms "$median") ms  p90: $(ms "$p90") ms  max: $(ms "${sorted[n - 1]}") ms"
+stats "${times_us[@]}"
+n=${#times_us[@]}
+echo "runs: $n (first discarded)  min: $(ms "$min") ms  median: $(ms "$median") ms  p90: $(ms "$p90") ms  max: $(ms "$max") ms"
 if ((median <= TARGET_MS * 1000)); then
   echo "target met: median <= $TARGET_MS ms"
 else

@@ -16,55 +16,14 @@ RUNS=${RUNS:-10}
 COUNTS=${COUNTS:-"0 50 200"}
 TARGET_MS=${TARGET_MS:-300}
 
-die() { echo "bench/containers.sh: $*" >&2; exit 2; }
-[[ $(id -u) -eq 0 ]] || die "needs root (it starts a private dockerd)"
-DOCKERD=$(command -v dockerd || true)
-[[ -n $DOCKERD ]] || die "dockerd not found (apt-get install docker.io)"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 command -v docker >/dev/null || die "docker CLI not found"
 BUSYBOX=""
 for c in /bin/busybox /usr/bin/busybox; do [[ -x $c ]] && BUSYBOX=$c && break; done
 [[ -n $BUSYBOX ]] || die "busybox not found (apt-get install busybox-static)"
+start_dockerd
 
-echo "building release..." >&2
-cargo build --release --quiet
-BIN=${DOCKHARD_BIN:-$PWD/target/release/dockhard}
-
-exec 9>/tmp/dockhard-live.lock
-flock 9
-
-D=$(mktemp -d /tmp/dockhard-bench-XXXXXX)
-chmod 0755 "$D"
-pid=""
-cleanup() {
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 300); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-    wait "$pid" 2>/dev/null || true
-  fi
-  for f in /proc/[0-9]*/cmdline; do
-    p=${f#/proc/}
-    p=${p%/cmdline}
-    [[ $p == "$$" ]] && continue
-    if tr '\0' ' ' 2>/dev/null <"$f" | grep -qF -- "$D"; then kill -KILL "$p" 2>/dev/null || true; fi
-  done
-  awk -v d="$D" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo |
-    sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$D"
-}
-trap cleanup EXIT
-
-"$DOCKERD" --data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/pid" \
-  -H "unix://$D/docker.sock" --storage-driver vfs >"$D/dockerd.log" 2>&1 &
-pid=$!
-for _ in $(seq 300); do
-  curl -sf --unix-socket "$D/docker.sock" http://docker/_ping >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { tail -n 20 "$D/dockerd.log" >&2; die "dockerd exited"; }
-  sleep 0.1
-done
 export DOCKER_HOST="unix://$D/docker.sock"
 docker version --format '{{.Server.Version}}' >/dev/null || die "dockerd did not come up"
 
@@ -75,7 +34,6 @@ tar -C "$D/rootfs" --numeric-owner -cf "$D/rootfs.tar" .
 docker import "$D/rootfs.tar" dockhard-bench:busybox >/dev/null
 
 echo "dockerd $(docker version --format '{{.Server.Version}}') pid $pid" >&2
-ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 have=0
 status=0
 for n in $COUNTS; do
@@ -96,10 +54,7 @@ for n in $COUNTS; do
     ((i == 1)) && continue
     times_us+=($((10#$t1 - 10#$t0)))
   done
-  mapfile -t sorted < <(printf '%s\n' "${times_us[@]}" | sort -n)
-  k=${#sorted[@]}
-  if ((k % 2)); then median=${sorted[k / 2]}; else median=$(((sorted[k / 2 - 1] + sorted[k / 2]) / 2)); fi
-  p90=${sorted[(9 * k + 9) / 10 - 1]}
+  stats "${times_us[@]}"
   results=$(grep -o '"rule":' "$D/report.json" | wc -l)
   line="containers: $n  median: $(ms "$median") ms  p90: $(ms "$p90") ms  results: $results"
   if [[ -n ${DBS:-} ]]; then

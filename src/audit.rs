@@ -95,34 +95,26 @@ fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> Daemon
         };
         match rule.check {
             Check::Daemon(_) => results.push(evaluate(snap, m, primary, rule)),
-            Check::Container(f) => match &containers {
-                Err(why) => results.push(no_objects(rule, m, "containers", why)),
-                Ok(cs) if cs.is_empty() => results.push(result(
-                    rule,
-                    None,
-                    Outcome::not_applicable("no containers"),
-                    None,
-                )),
-                Ok(cs) => {
-                    for c in cs {
-                        results.push(result(rule, Some(c.subject()), f(&cx, c), None));
-                    }
-                }
-            },
-            Check::Image(f) => match &m.objects.images {
-                Err(why) => results.push(no_objects(rule, m, "images", why)),
-                Ok(is) if is.is_empty() => results.push(result(
-                    rule,
-                    None,
-                    Outcome::not_applicable("no images"),
-                    None,
-                )),
-                Ok(is) => {
-                    for i in is {
-                        results.push(result(rule, Some(i.subject()), f(&cx, i), None));
-                    }
-                }
-            },
+            Check::Container(f) => {
+                let cs = containers
+                    .as_ref()
+                    .map(|v| v.as_slice())
+                    .map_err(|e| e.as_str());
+                per_object(&mut results, rule, m, "containers", cs, |c| {
+                    (c.subject(), f(&cx, c))
+                })
+            }
+            Check::Image(f) => {
+                let is = m
+                    .objects
+                    .images
+                    .as_ref()
+                    .map(|v| v.iter().collect::<Vec<_>>());
+                let is = is.as_ref().map(Vec::as_slice).map_err(|e| e.as_str());
+                per_object(&mut results, rule, m, "images", is, |i| {
+                    (i.subject(), f(&cx, i))
+                })
+            }
         }
     }
     DaemonReport {
@@ -143,6 +135,32 @@ fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> Daemon
             .map(|c| c.config_path.path.clone()),
         notes,
         results,
+    }
+}
+
+/// One result per object (container or image) for `rule`; one
+/// `not_applicable` result when there are none, one `error` or
+/// `not_applicable` when they are unknown.
+fn per_object<T>(
+    results: &mut Vec<RuleResult>,
+    rule: &Rule,
+    m: &DaemonModel,
+    what: &str,
+    objects: Result<&[&T], &str>,
+    judge: impl Fn(&T) -> (Subject, Outcome),
+) {
+    match objects {
+        Err(why) => results.push(no_objects(rule, m, what, why)),
+        Ok([]) => results.push(result(
+            rule,
+            None,
+            Outcome::not_applicable(format!("no {what}")),
+            None,
+        )),
+        Ok(objs) => results.extend(objs.iter().map(|o| {
+            let (subject, out) = judge(o);
+            result(rule, Some(subject), out, None)
+        })),
     }
 }
 

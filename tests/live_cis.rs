@@ -104,7 +104,11 @@ fn live_cis_containers_images_and_sprawl() {
     let sock_mount = format!("{sock}:/var/run/docker.sock");
     run(&d, "sock", &["-v", &sock_mount]);
     run(&d, "etc", &["-v", "/etc:/host/etc"]);
-    run(&d, "netadmin", &["--cap-add", "NET_ADMIN"]);
+    run(
+        &d,
+        "netadmin",
+        &["--cap-add", "NET_ADMIN", "--label", "team.skip-audit=yes"],
+    );
     run(
         &d,
         "hardened",
@@ -194,23 +198,31 @@ fn live_cis_containers_images_and_sprawl() {
         "json",
         "--exclude-container",
         "pri*",
+        "--exclude-label",
+        "team.skip-audit=yes",
     ]);
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     let results = report["daemons"][0]["results"]
         .as_array()
         .cloned()
         .unwrap_or_default();
+    for gone in ["priv", "netadmin"] {
+        assert!(
+            !results.iter().any(|r| r["subject"]["name"] == gone),
+            "{gone} is excluded"
+        );
+    }
     assert!(
-        !results.iter().any(|r| r["subject"]["name"] == "priv"),
-        "priv is excluded"
+        results.iter().any(|r| r["subject"]["name"] == "hostnet"),
+        "the others are still audited"
     );
-    assert!(
-        report["daemons"][0]["notes"]
-            .to_string()
-            .contains("priv (name matches \\\"pri*\\\")"),
-        "{}",
-        report["daemons"][0]["notes"]
-    );
+    let notes = report["daemons"][0]["notes"].to_string();
+    for want in [
+        "priv (name matches \\\"pri*\\\")",
+        "netadmin (label team.skip-audit=yes)",
+    ] {
+        assert!(notes.contains(want), "{want} in {notes}");
+    }
     // The seed profile neither lists containers nor reports on them.
     let (_, out, _) = dockhard(&["check", "--pid", &pid, "--format", "json"]);
     assert!(

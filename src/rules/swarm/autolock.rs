@@ -21,10 +21,7 @@ Pass when true. `not_applicable` outside swarm mode and on workers.",
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
-    if let Err(o) = super::manager(cx) {
-        return o;
-    }
-    let swarm = match super::call(cx, "/swarm") {
+    let swarm = match super::manager_call(cx, "/swarm") {
         Ok(v) => v,
         Err(o) => return o,
     };

@@ -83,8 +83,11 @@ pub(crate) fn manager<'a>(cx: &'a Ctx<'_>) -> Result<SwarmNode<'a>, Outcome> {
     Ok(n)
 }
 
-/// The body of a swarm call on a manager, else an `error`.
-pub(crate) fn call<'a>(cx: &'a Ctx<'_>, path: &str) -> Result<&'a Value, Outcome> {
+/// The body of a swarm call on an active manager; else the outcome
+/// (`not_applicable` off swarm and on workers, `error` when the answer is
+/// missing).
+pub(crate) fn manager_call<'a>(cx: &'a Ctx<'_>, path: &str) -> Result<&'a Value, Outcome> {
+    manager(cx)?;
     cx.daemon
         .objects
         .swarm_call(path)

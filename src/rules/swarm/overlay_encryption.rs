@@ -23,10 +23,7 @@ encrypted NAME` (services must be moved to it).",
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
-    if let Err(o) = super::manager(cx) {
-        return o;
-    }
-    let nets = match super::call(cx, "/networks") {
+    let nets = match super::manager_call(cx, "/networks") {
         Ok(v) => v.as_array().cloned().unwrap_or_default(),
         Err(o) => return o,
     };
