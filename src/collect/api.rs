@@ -85,9 +85,12 @@ pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
     }
 }
 
-/// The three calls on one endpoint. If `/version` cannot even connect, the
-/// other calls are not tried and `error` says why.
-pub fn gather(ep: &Endpoint, timeout: Duration) -> ApiEvidence {
+/// The calls on one endpoint: `/version` first (if it cannot even connect,
+/// nothing else is tried and `error` says why), then `/info` and
+/// `/networks/bridge` concurrently; with `objects`, also the container and
+/// image lists and their inspects (see [`gather_objects`]).
+pub fn gather(ep: &Endpoint, timeout: Duration, objects: bool) -> (ApiEvidence, Vec<String>) {
+    use crate::model::objects::{CONTAINERS_LIST, IMAGES_LIST};
     let mut ev = ApiEvidence {
         endpoint: Some(ep.url()),
         ..ApiEvidence::default()
@@ -96,12 +99,23 @@ pub fn gather(ep: &Endpoint, timeout: Duration) -> ApiEvidence {
     if version.status.is_none() {
         ev.error = version.error.clone();
         ev.version = Some(version);
-        return ev;
+        return (ev, Vec::new());
     }
     ev.version = Some(version);
-    ev.info = Some(call(ep, "/info", timeout));
-    ev.bridge_network = Some(call(ep, "/networks/bridge", timeout));
-    ev
+    let mut paths = vec!["/info".to_string(), "/networks/bridge".to_string()];
+    if objects {
+        paths.extend([CONTAINERS_LIST.to_string(), IMAGES_LIST.to_string()]);
+    }
+    let mut answers = call_all(ep, &paths, timeout);
+    ev.info = answers.remove("/info");
+    ev.bridge_network = answers.remove("/networks/bridge");
+    ev.objects.extend(answers);
+    let notes = if objects {
+        gather_objects(ep, timeout, &mut ev)
+    } else {
+        Vec::new()
+    };
+    (ev, notes)
 }
 
 /// Most containers (and images) inspected in one collection; the rest are
@@ -110,37 +124,17 @@ pub const MAX_OBJECTS: usize = 20_000;
 /// Concurrent connections used for the per-object calls.
 pub const WORKERS: usize = 4;
 
-/// The container, image and swarm calls: the two lists, then one inspect
-/// per container and one inspect and one history per image, over
-/// [`WORKERS`] connections. `top` is asked only for running containers whose
-/// processes `visible` could not find (not in our /proc). Returns notes.
-pub fn gather_objects(
-    ep: &Endpoint,
-    timeout: Duration,
-    ev: &mut ApiEvidence,
-    visible: &dyn Fn(&serde_json::Value) -> bool,
-) -> Vec<String> {
+/// The per-object calls after the lists (in `ev.objects`): one inspect per
+/// container and one inspect and one history per image, and the swarm
+/// calls on an active swarm node, over [`WORKERS`] connections. Returns
+/// notes.
+fn gather_objects(ep: &Endpoint, timeout: Duration, ev: &mut ApiEvidence) -> Vec<String> {
     use crate::model::objects::{
-        CONTAINERS_LIST, IMAGES_LIST, container_path, history_path, image_path, top_path,
+        CONTAINERS_LIST, IMAGES_LIST, container_path, history_path, image_path,
     };
     let mut notes = Vec::new();
-    let ids = |call: &ApiCall| -> Vec<String> {
-        call.body
-            .as_ref()
-            .and_then(|b| b.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e.get("Id").and_then(|i| i.as_str()))
-                    .filter(|id| is_object_id(id))
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let containers = call(ep, CONTAINERS_LIST, timeout);
-    let images = call(ep, IMAGES_LIST, timeout);
-    let mut cids = ids(&containers);
-    let mut iids = ids(&images);
+    let mut cids = list_ids(ev.objects.get(CONTAINERS_LIST));
+    let mut iids = list_ids(ev.objects.get(IMAGES_LIST));
     for (what, list) in [("containers", &mut cids), ("images", &mut iids)] {
         if list.len() > MAX_OBJECTS {
             notes.push(format!(
@@ -150,8 +144,6 @@ pub fn gather_objects(
             list.truncate(MAX_OBJECTS);
         }
     }
-    ev.objects.insert(CONTAINERS_LIST.into(), containers);
-    ev.objects.insert(IMAGES_LIST.into(), images);
     let mut paths: Vec<String> = cids.iter().map(|id| container_path(id)).collect();
     for id in &iids {
         paths.push(image_path(id));
@@ -160,23 +152,46 @@ pub fn gather_objects(
     if swarm_active(ev) {
         paths.extend(crate::model::objects::SWARM_PATHS.map(String::from));
     }
-    let answers = call_all(ep, &paths, timeout);
-    // Second round: `top` for running containers not visible in /proc.
-    let tops: Vec<String> = cids
-        .iter()
-        .filter(|id| {
-            answers.get(&container_path(id)).is_some_and(|c| {
-                c.body.as_ref().is_some_and(|b| {
-                    b.pointer("/State/Running").and_then(|r| r.as_bool()) == Some(true)
-                        && !visible(b)
-                })
-            })
-        })
-        .map(|id| top_path(id))
-        .collect();
-    ev.objects.extend(answers);
-    ev.objects.extend(call_all(ep, &tops, timeout));
+    ev.objects.extend(call_all(ep, &paths, timeout));
     notes
+}
+
+/// `top` of every running container whose processes `visible` does not
+/// know (not in our /proc).
+pub fn gather_tops(
+    ep: &Endpoint,
+    timeout: Duration,
+    ev: &mut ApiEvidence,
+    visible: &dyn Fn(&str) -> bool,
+) {
+    use crate::model::objects::{CONTAINERS_LIST, container_path, top_path};
+    let tops: Vec<String> = list_ids(ev.objects.get(CONTAINERS_LIST))
+        .into_iter()
+        .filter(|id| {
+            !visible(id)
+                && ev.objects.get(&container_path(id)).is_some_and(|c| {
+                    c.body.as_ref().is_some_and(|b| {
+                        b.pointer("/State/Running").and_then(|r| r.as_bool()) == Some(true)
+                    })
+                })
+        })
+        .map(|id| top_path(&id))
+        .collect();
+    ev.objects.extend(call_all(ep, &tops, timeout));
+}
+
+/// The object ids of a list answer (only well-formed ones).
+fn list_ids(call: Option<&ApiCall>) -> Vec<String> {
+    call.and_then(|c| c.body.as_ref())
+        .and_then(|b| b.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e.get("Id").and_then(|i| i.as_str()))
+                .filter(|id| is_object_id(id))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Container and image ids are hex (images with a `sha256:` prefix): never
@@ -298,7 +313,7 @@ mod tests {
             }
         });
         let ep = Endpoint::Unix(p.clone());
-        let ev = gather(&ep, Duration::from_secs(5));
+        let (ev, _) = gather(&ep, Duration::from_secs(5), false);
         h.join().unwrap();
         assert_eq!(
             ev.endpoint.as_deref(),
@@ -319,7 +334,7 @@ mod tests {
     fn unreachable_socket() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("none.sock");
-        let ev = gather(&Endpoint::Unix(p.clone()), Duration::from_secs(1));
+        let (ev, _) = gather(&Endpoint::Unix(p.clone()), Duration::from_secs(1), true);
         assert_eq!(ev.error, Some(format!("{}: socket not found", p.display())));
         assert!(ev.info.is_none());
     }
@@ -363,6 +378,12 @@ mod tests {
         let running = format!(r#"{{"Id":"{a}","State":{{"Running":true}}}}"#);
         let list = format!(r#"[{{"Id":"{a}"}},{{"Id":"{b}"}},{{"Id":"../../etc"}}]"#);
         let answers = vec![
+            ("/version", 200, r#"{"Version":"20.10.24"}"#.to_string()),
+            (
+                "/info",
+                200,
+                r#"{"Swarm":{"LocalNodeState":"inactive"}}"#.to_string(),
+            ),
             ("/containers/json?all=1", 200, list),
             ("/images/json", 200, "[]".to_string()),
             (
@@ -382,8 +403,8 @@ mod tests {
             ),
         ];
         let (_dir, ep) = serve(answers);
-        let mut ev = ApiEvidence::default();
-        let notes = gather_objects(&ep, Duration::from_secs(5), &mut ev, &|_| false);
+        let (mut ev, notes) = gather(&ep, Duration::from_secs(5), true);
+        gather_tops(&ep, Duration::from_secs(5), &mut ev, &|_| false);
         assert!(notes.is_empty(), "{notes:?}");
         // The id that is not hex is never requested.
         assert!(

@@ -162,25 +162,51 @@ fn collect_live(opts: &CollectOptions, only: Option<u32>) -> Result<Snapshot, Co
     let mut snap = Snapshot::new(mode);
     snap.notes = notes;
     snap.unit_file = opts.unit.clone();
-    let (host, host_errors) = host_evidence(&proc);
-    snap.host = host;
-    snap.notes.extend(host_errors);
     let env = |k: &str| std::env::var(k).ok();
     let own_netns = std::fs::read_link("/proc/self/ns/net").ok();
-    let container_procs = if opts.objects && !pids.is_empty() {
-        proc.container_processes()
-    } else {
-        BTreeMap::new()
-    };
-    for pid in pids {
-        let mut d = proc.daemon(pid, snap.host.boot_time);
-        d.api = daemon_api(opts, &d, &env);
+    // The host-wide /proc scans (listener owners, container processes) run
+    // beside the daemons' API calls: each waits on something else.
+    let scan_containers = opts.objects && !pids.is_empty();
+    let boot = proc.boot_time();
+    let ((host, host_errors), container_procs, daemons) = std::thread::scope(|s| {
+        let scan = s.spawn(|| {
+            let host = host_evidence(&proc);
+            let procs = if scan_containers {
+                proc.container_processes()
+            } else {
+                BTreeMap::new()
+            };
+            (host, procs)
+        });
+        let daemons: Vec<(DaemonEvidence, Vec<String>)> = pids
+            .iter()
+            .map(|&pid| {
+                let mut d = proc.daemon(pid, boot);
+                let (api, notes) = daemon_api(opts, &d, &env);
+                d.api = api;
+                (d, notes)
+            })
+            .collect();
+        let (host, procs) = scan.join().unwrap_or_else(|_| {
+            (
+                (
+                    HostEvidence::default(),
+                    vec!["the /proc scan failed".to_string()],
+                ),
+                BTreeMap::new(),
+            )
+        });
+        (host, procs, daemons)
+    });
+    snap.host = host;
+    snap.notes.extend(host_errors);
+    for (mut d, notes) in daemons {
+        let pid = d.pid;
         if opts.objects {
-            let (api, notes) = daemon_objects(opts, d.api.clone(), &container_procs);
-            d.api = api;
-            snap.notes
-                .extend(notes.into_iter().map(|n| format!("pid {pid}: {n}")));
+            daemon_objects(opts, &mut d.api, &container_procs);
         }
+        snap.notes
+            .extend(notes.into_iter().map(|n| format!("pid {pid}: {n}")));
         let same_netns = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok() == own_netns;
         d.probes = d
             .tcp_listeners
@@ -232,18 +258,19 @@ fn daemon_api(
     opts: &CollectOptions,
     d: &DaemonEvidence,
     env: &dyn Fn(&str) -> Option<String>,
-) -> crate::snapshot::ApiEvidence {
+) -> (crate::snapshot::ApiEvidence, Vec<String>) {
     let ep = match api::choose_endpoint(opts.host.as_deref(), Some(d), env) {
         Ok(ep) => ep,
         Err(e) => {
-            return crate::snapshot::ApiEvidence {
+            let ev = crate::snapshot::ApiEvidence {
                 endpoint: opts.host.clone(),
                 error: Some(e),
                 ..Default::default()
             };
+            return (ev, Vec::new());
         }
     };
-    let ev = api::gather(&ep, opts.timeout);
+    let (ev, notes) = api::gather(&ep, opts.timeout, opts.objects);
     if opts.host.is_none()
         && let http::Endpoint::Unix(p) = &ep
         && ev
@@ -255,40 +282,35 @@ fn daemon_api(
             .join(d.pid.to_string())
             .join("root")
             .join(p.strip_prefix("/").unwrap_or(p));
-        let alt_ev = api::gather(&http::Endpoint::Unix(alt), opts.timeout);
+        let (alt_ev, alt_notes) =
+            api::gather(&http::Endpoint::Unix(alt), opts.timeout, opts.objects);
         if alt_ev.error.is_none() {
-            return alt_ev;
+            return (alt_ev, alt_notes);
         }
     }
-    ev
+    (ev, notes)
 }
 
-/// The container and image evidence of one daemon, on the endpoint its
-/// version/info calls answered on; the processes of its running containers
-/// that /proc shows.
+/// The rest of a daemon's container evidence, once /proc has been
+/// scanned: the processes of its running containers that /proc shows, and
+/// `top` (on the endpoint its other calls answered on) for those it does
+/// not.
 fn daemon_objects(
     opts: &CollectOptions,
-    mut api: crate::snapshot::ApiEvidence,
+    api: &mut crate::snapshot::ApiEvidence,
     procs: &BTreeMap<String, Vec<crate::snapshot::ContainerProcess>>,
-) -> (crate::snapshot::ApiEvidence, Vec<String>) {
+) {
     let Some(url) = api.endpoint.clone().filter(|_| api.error.is_none()) else {
-        return (api, Vec::new());
+        return;
     };
     let env = |k: &str| std::env::var(k).ok();
     let ep = match opts.host.as_deref() {
         Some(h) => http::parse_endpoint(h, &env),
         None => http::parse_endpoint(&url, &env),
     };
-    let Ok(ep) = ep else {
-        return (api, Vec::new());
-    };
-    let visible = |inspect: &serde_json::Value| {
-        inspect
-            .get("Id")
-            .and_then(|i| i.as_str())
-            .is_some_and(|id| procs.contains_key(id))
-    };
-    let notes = api::gather_objects(&ep, opts.timeout, &mut api, &visible);
+    if let Ok(ep) = ep {
+        api::gather_tops(&ep, opts.timeout, api, &|id| procs.contains_key(id));
+    }
     // Keep the processes of this daemon's containers only.
     let ids: Vec<String> = api
         .objects
@@ -301,7 +323,6 @@ fn daemon_objects(
             api.container_processes.insert(id, p.clone());
         }
     }
-    (api, notes)
 }
 
 fn host_evidence(proc: &Proc) -> (HostEvidence, Vec<String>) {

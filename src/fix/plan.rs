@@ -180,7 +180,7 @@ fn ok_status(s: Status) -> bool {
 
 /// Plan the fix of the daemon at `index` of [`daemon::build`] (0 when one).
 pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
-    let models = daemon::build(snap);
+    let models = daemon::build_configs(snap);
     let mut plan = Plan {
         pid: None,
         endpoint: None,
@@ -323,7 +323,7 @@ fn validate(snap: &Snapshot, index: usize, m: &DaemonModel, plan: &mut Plan) {
         return;
     }
     let after = with_writes(snap, &plan.writes);
-    let models = daemon::build(&after);
+    let models = daemon::build_configs(&after);
     let Some(m2) = models.get(index) else {
         plan.refusals
             .push("validation: the daemon disappeared from the model".into());
@@ -489,7 +489,7 @@ impl<'a> Work<'a> {
 
     fn derive(&self) -> Result<Derived, String> {
         let snap = self.current_snapshot();
-        let models = daemon::build(&snap);
+        let models = daemon::build_configs(&snap);
         let model = models
             .into_iter()
             .nth(self.index)

@@ -411,7 +411,7 @@ pub fn fix(
     opts: &RunOptions,
     w: &mut dyn Write,
 ) -> Result<i32, String> {
-    let models = daemon::build(snap);
+    let models = daemon::build_configs(snap);
     if models.len() > 1 {
         return Err(format!(
             "{} dockerd processes run: choose one with --pid",
@@ -635,7 +635,7 @@ pub fn rollback(snap: &Snapshot, opts: &RunOptions, w: &mut dyn Write) -> Result
         _ => {}
     }
     act(&how, plan.action, true)?;
-    let pidfile = daemon::build(snap)
+    let pidfile = daemon::build_configs(snap)
         .first()
         .and_then(|m| m.next_start.config.as_ref().ok())
         .and_then(|c| c.string("pidfile").0)

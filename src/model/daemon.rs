@@ -101,11 +101,23 @@ pub struct DaemonModel {
 /// Build the model of every audited daemon: one per running dockerd, or one
 /// for the configuration on disk when none runs (and for `--root`).
 pub fn build(snap: &Snapshot) -> Vec<DaemonModel> {
+    build_with(snap, true)
+}
+
+/// [`build`] without the containers and images (their `objects` say they
+/// were not evaluated): for callers that only need the configuration
+/// (what files to read, fix plans), so that thousands of inspect answers
+/// are not modelled again each time.
+pub fn build_configs(snap: &Snapshot) -> Vec<DaemonModel> {
+    build_with(snap, false)
+}
+
+fn build_with(snap: &Snapshot, objects: bool) -> Vec<DaemonModel> {
     match snap.mode {
         Mode::Live if !snap.daemons.is_empty() => snap
             .daemons
             .iter()
-            .map(|d| build_running(snap, d))
+            .map(|d| build_running(snap, d, objects))
             .collect(),
         _ => vec![build_on_disk(snap)],
     }
@@ -423,7 +435,7 @@ fn compute_with(
 /// start are not reported as made after it.
 const START_TIME_SLACK: i64 = 2;
 
-fn build_running(snap: &Snapshot, d: &DaemonEvidence) -> DaemonModel {
+fn build_running(snap: &Snapshot, d: &DaemonEvidence, objects: bool) -> DaemonModel {
     let plan = running_plan(snap, d);
     let words = plan.running.clone().unwrap_or_default();
     let (running_cfg, file) = compute_with(snap, &words, &plan.env, &plan);
@@ -503,7 +515,11 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence) -> DaemonModel {
         reload: reload_view,
         service: plan.service.clone(),
         config_modified_after_start: modified,
-        objects: super::objects::build(&d.api, &d.api.container_processes),
+        objects: if objects {
+            super::objects::build(&d.api, &d.api.container_processes)
+        } else {
+            super::objects::Objects::missing("containers and images were not evaluated")
+        },
         notes,
     }
 }

@@ -50,7 +50,7 @@ pub fn wanted(snap: &Snapshot) -> Vec<Want> {
     for name in BINARIES.iter().map(|(n, _)| *n).chain(["dockerd"]) {
         out.extend(BIN_DIRS.iter().map(|d| Want::Meta(format!("{d}/{name}"))));
     }
-    for m in super::daemon::build(snap) {
+    for m in super::daemon::build_configs(snap) {
         let view = m.running.as_ref().unwrap_or(&m.next_start);
         for t in audit_targets(snap, &m, view.config.as_ref().ok()) {
             out.push(Want::Meta(t.path));
