@@ -125,6 +125,10 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the report in every format into DIR (dockhard.txt,
+    /// .json, .sarif, .junit.xml, .html), created if missing.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub output_dir: Option<PathBuf>,
     /// Exit 1 only for failures at or above this severity (default: any failure).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
@@ -216,6 +220,24 @@ pub struct RulesArgs {
 pub enum Format {
     Text,
     Json,
+    /// SARIF 2.1.0 (code scanning).
+    Sarif,
+    /// JUnit XML (CI test reports).
+    Junit,
+    /// One self-contained HTML page.
+    Html,
+}
+
+impl Format {
+    pub fn report_format(self) -> report::Format {
+        match self {
+            Format::Text => report::Format::Text,
+            Format::Json => report::Format::Json,
+            Format::Sarif => report::Format::Sarif,
+            Format::Junit => report::Format::Junit,
+            Format::Html => report::Format::Html,
+        }
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -412,10 +434,19 @@ fn check(a: CheckArgs) -> Result<i32, String> {
             exclude: a.exclude.exclusions(),
         },
     );
-    let text = match a.format {
-        Format::Json => report::json::render(&report),
-        Format::Text => report::text::render(&report, color_wanted(a.output.as_deref())),
-    };
+    if let Some(dir) = &a.output_dir {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for f in report::Format::ALL {
+            write_output(
+                Some(&dir.join(f.file_name())),
+                &report::render(&report, f, false),
+            )?;
+        }
+    }
+    // Standard output (or --output) gets --format as well: the text report
+    // in a CI log beside the files of --output-dir.
+    let color = a.format == Format::Text && color_wanted(a.output.as_deref());
+    let text = report::render(&report, a.format.report_format(), color);
     write_output(a.output.as_deref(), &text)?;
     Ok(exit_code(&report, a.fail_on.map(FailOn::severity)))
 }

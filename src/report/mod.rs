@@ -7,8 +7,55 @@ use crate::rules::{Severity, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod html;
 pub mod json;
+pub mod junit;
+#[cfg(test)]
+pub mod sample;
+pub mod sarif;
 pub mod text;
+
+/// The output formats; every one renders the same [`Report`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Junit,
+    Html,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Text,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Html,
+    ];
+
+    /// The file `--output-dir` writes this format to.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Text => "dockhard.txt",
+            Format::Json => "dockhard.json",
+            Format::Sarif => "dockhard.sarif",
+            Format::Junit => "dockhard.junit.xml",
+            Format::Html => "dockhard.html",
+        }
+    }
+}
+
+/// Render the report; `color` only affects text.
+pub fn render(report: &Report, format: Format, color: bool) -> String {
+    match format {
+        Format::Text => text::render(report, color),
+        Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Junit => junit::render(report),
+        Format::Html => html::render(report),
+    }
+}
 
 pub const REPORT_SCHEMA: &str = "dockhard/report/v1";
 

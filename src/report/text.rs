@@ -20,6 +20,7 @@ impl Paint {
             Status::Error => "35;1",
             Status::Manual => "36",
             Status::NotApplicable => "2",
+            Status::Waived => "33",
         };
         format!("\x1b[{code}m{text}\x1b[0m")
     }
@@ -120,12 +121,16 @@ pub fn render(report: &Report, color: bool) -> String {
     let count = |k: &str| s.by_status.get(k).copied().unwrap_or(0);
     let _ = writeln!(
         out,
-        "\n{} pass, {} fail, {} error, {} manual, {} not applicable",
+        "\n{} pass, {} fail, {} error, {} manual, {} not applicable{}",
         count("pass"),
         count("fail"),
         count("error"),
         count("manual"),
-        count("not_applicable")
+        count("not_applicable"),
+        match count("waived") {
+            0 => String::new(),
+            n => format!(", {n} waived"),
+        }
     );
     out
 }
@@ -137,6 +142,7 @@ fn objects(out: &mut String, p: &Paint, group: &[RuleResult], w: usize) {
     let worst = [
         Status::Error,
         Status::Fail,
+        Status::Waived,
         Status::Manual,
         Status::Pass,
         Status::NotApplicable,

@@ -270,15 +270,18 @@ pub enum Status {
     NotApplicable,
     /// Evidence is missing or unreadable: never a pass.
     Error,
+    /// A failure covered by an unexpired waiver of the policy file.
+    Waived,
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 6] = [
         Status::Pass,
         Status::Fail,
         Status::Manual,
         Status::NotApplicable,
         Status::Error,
+        Status::Waived,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -288,6 +291,7 @@ impl Status {
             Status::Manual => "manual",
             Status::NotApplicable => "not_applicable",
             Status::Error => "error",
+            Status::Waived => "waived",
         }
     }
 }
