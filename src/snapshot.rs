@@ -110,6 +110,13 @@ pub struct HostEvidence {
     /// Why `/proc/self/mountinfo` could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mountinfo_error: Option<String>,
+    /// The audit rules loaded in the kernel: the output of `auditctl -l`
+    /// (live and on-disk modes, when auditctl is installed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_loaded: Option<String>,
+    /// Why `auditctl -l` gave no rules (it failed, timed out, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_loaded_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -341,9 +341,18 @@ fn host_evidence(proc: &Proc) -> (HostEvidence, Vec<String>) {
         Ok(b) => (Some(String::from_utf8_lossy(&b).into_owned()), None),
         Err(e) => (None, Some(files::io_error_text(&e))),
     };
+    let (audit_loaded, audit_loaded_error) = match AUDITCTL.iter().find(|p| Path::new(p).exists()) {
+        Some(bin) => match run_bounded(bin, &["-l"], Duration::from_secs(2)) {
+            Ok(out) => (Some(out), None),
+            Err(e) => (None, Some(format!("{bin} -l: {e}"))),
+        },
+        None => (None, None),
+    };
     let host = HostEvidence {
         mountinfo,
         mountinfo_error,
+        audit_loaded,
+        audit_loaded_error,
         hostname: read_line("/proc/sys/kernel/hostname"),
         kernel: read_line("/proc/sys/kernel/osrelease"),
         boot_time: proc.boot_time(),
@@ -352,6 +361,58 @@ fn host_evidence(proc: &Proc) -> (HostEvidence, Vec<String>) {
         env,
     };
     (host, errors)
+}
+
+/// Where `auditctl` is installed.
+const AUDITCTL: [&str; 2] = ["/sbin/auditctl", "/usr/sbin/auditctl"];
+
+/// Run a fixed program (no shell, no input-derived arguments) and return
+/// its standard output (at most 1 MiB), or why not: a non-zero exit, a
+/// timeout (the process is killed).
+pub fn run_bounded(program: &str, args: &[&str], timeout: Duration) -> Result<String, String> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .spawn()
+        .map_err(|e| files::io_error_text(&e))?;
+    let mut stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(o) = stdout.as_mut() {
+            let _ = o.take(1 << 20).read_to_end(&mut buf);
+        }
+        buf
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("no answer within {} ms", timeout.as_millis()));
+            }
+            Err(e) => return Err(files::io_error_text(&e)),
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.by_ref().take(4096).read_to_string(&mut err);
+        }
+        return Err(format!("{status}: {}", err.trim()));
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Read what the model wants and the snapshot lacks, up to
@@ -489,6 +550,19 @@ mod tests {
         let doy = (153 * mp + 2) / 5 + d - 1;
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         era * 146_097 + doe - 719_468
+    }
+
+    #[test]
+    fn bounded_commands() {
+        assert_eq!(
+            run_bounded("/bin/echo", &["-n", "hi"], Duration::from_secs(5)).unwrap(),
+            "hi"
+        );
+        let e = run_bounded("/bin/sleep", &["5"], Duration::from_millis(200)).unwrap_err();
+        assert_eq!(e, "no answer within 200 ms");
+        let e = run_bounded("/bin/false", &[], Duration::from_secs(5)).unwrap_err();
+        assert!(e.starts_with("exit status: 1"), "{e}");
+        assert!(run_bounded("/nonexistent", &[], Duration::from_secs(1)).is_err());
     }
 
     #[test]

@@ -16,8 +16,9 @@ pub const RULE: Rule = Rule {
         ],
         rationale: "The daemon runs as root and its configuration decides what containers may do: \
 every change to it, and every run of its binaries, should leave an audit record.",
-        decided: "The audit rules on disk: /etc/audit/audit.rules and /etc/audit/rules.d/*.rules \
-(the loaded rules, `auditctl -l`, are not read). A path is covered by `-w PATH` or \
+        decided: "The audit rules loaded in the kernel (`auditctl -l`, run by `collect` when \
+auditctl is installed), else those on disk: /etc/audit/audit.rules and \
+/etc/audit/rules.d/*.rules. A path is covered by `-w PATH` or \
 `-a ... -F dir=DIR` on it or a parent directory (recursive), or `-a ... -F path=PATH` on \
 exactly it (`-W` and `-D` undo rules above them). The paths are those this daemon really \
 uses: its executable (/proc/PID/exe, else ExecStart), /run/containerd, the data-root, \
@@ -34,11 +35,31 @@ no rules file exists (auditd is not configured) or a path has no watch.",
     fix: None,
 };
 
+/// Where the loaded rules come from, as evidence location.
+const LOADED: &str = "auditctl -l";
+
 fn check(cx: &Ctx<'_>) -> Outcome {
     let mut watches: Vec<(String, Watch)> = Vec::new();
     let mut read = 0;
     let mut unreadable = Vec::new();
-    for f in audit_rule_files(cx.snap) {
+    // The kernel's rules are the final word; the files are what the next
+    // auditd start loads.
+    let loaded = cx.snap.host.audit_loaded.as_deref();
+    if let Some(text) = loaded {
+        read += 1;
+        watches.extend(
+            audit::parse(text)
+                .into_iter()
+                .map(|w| (LOADED.to_string(), w)),
+        );
+    }
+    if let Some(e) = &cx.snap.host.audit_loaded_error {
+        unreadable.push(e.clone());
+    }
+    for f in audit_rule_files(cx.snap)
+        .into_iter()
+        .filter(|_| loaded.is_none())
+    {
         match cx.snap.file(&f) {
             Some(fe) if fe.text.is_some() => {
                 read += 1;
@@ -57,7 +78,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         .snap
         .dir(AUDIT_RULES_D)
         .is_some_and(|d| d.entries.is_some() || d.missing);
-    if !rules_d_listed {
+    if !rules_d_listed && loaded.is_none() {
         unreadable.push(format!("{AUDIT_RULES_D}: could not be listed"));
     }
     if read == 0 {
@@ -84,6 +105,14 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             continue;
         }
         match watches.iter().rev().find(|(_, w)| w.covers(&t.path)) {
+            Some((file, w)) if file == LOADED => ev.push(Evidence::new(
+                Source::Process,
+                LOADED,
+                format!(
+                    "{}: {} is watched by {} (rule {})",
+                    t.why, t.path, w.path, w.line
+                ),
+            )),
             Some((file, w)) => ev.push(Evidence::at_line(
                 Source::File,
                 file,
@@ -172,5 +201,23 @@ mod tests {
             daemon: fail: no audit watch for: /run/containerd, /var/lib/docker, /run/containerd/containerd.sock, /usr/bin/containerd, /usr/bin/containerd-shim-runc-v2, /usr/bin/runc [file /etc/audit/audit.rules:1: 1.1.3 the dockerd binary: /usr/sbin/dockerd is watched by /usr/sbin/dockerd; file /run/containerd: 1.1.4 /run/containerd: no audit watch; file /var/lib/docker: 1.1.5 the data-root: no audit watch; file /etc/audit/audit.rules:2: 1.1.6 /etc/docker: /etc/docker is watched by /etc/docker; file /run/containerd/containerd.sock: 1.1.8 containerd.sock: no audit watch; file /etc/default/docker: 1.1.10 /etc/default/docker: does not exist on this host, no watch needed; file /etc/docker/daemon.json: 1.1.11 the daemon.json in use: does not exist on this host, no watch needed; file /etc/containerd/config.toml: 1.1.12 /etc/containerd/config.toml: does not exist on this host, no watch needed; file /etc/sysconfig/docker: 1.1.13 /etc/sysconfig/docker: does not exist on this host, no watch needed; file /usr/bin/containerd: 1.1.14 containerd: no audit watch; file /usr/bin/containerd-shim: 1.1.15 containerd-shim: does not exist on this host, no watch needed; file /usr/bin/containerd-shim-runc-v1: 1.1.16 containerd-shim-runc-v1: does not exist on this host, no watch needed; file /usr/bin/containerd-shim-runc-v2: 1.1.17 containerd-shim-runc-v2: no audit watch; file /usr/bin/runc: 1.1.18 runc: no audit watch]
             daemon: pass: every Docker path in use has an audit watch [file /etc/audit/audit.rules:1: 1.1.3 the dockerd binary: /usr/sbin/dockerd is watched by /usr/sbin/dockerd; file /etc/audit/audit.rules:2: 1.1.4 /run/containerd: /run/containerd is watched by /run/containerd; file /etc/audit/audit.rules:3: 1.1.5 the data-root: /var/lib/docker is watched by /var/lib/docker; file /etc/audit/audit.rules:4: 1.1.6 /etc/docker: /etc/docker is watched by /etc/docker; file /etc/audit/audit.rules:2: 1.1.8 containerd.sock: /run/containerd/containerd.sock is watched by /run/containerd; file /etc/default/docker: 1.1.10 /etc/default/docker: does not exist on this host, no watch needed; file /etc/docker/daemon.json: 1.1.11 the daemon.json in use: does not exist on this host, no watch needed; file /etc/containerd/config.toml: 1.1.12 /etc/containerd/config.toml: does not exist on this host, no watch needed; file /etc/sysconfig/docker: 1.1.13 /etc/sysconfig/docker: does not exist on this host, no watch needed; file /etc/audit/audit.rules:5: 1.1.14 containerd: /usr/bin/containerd is watched by /usr/bin/containerd; file /usr/bin/containerd-shim: 1.1.15 containerd-shim: does not exist on this host, no watch needed; file /usr/bin/containerd-shim-runc-v1: 1.1.16 containerd-shim-runc-v1: does not exist on this host, no watch needed; file /etc/audit/audit.rules:6: 1.1.17 containerd-shim-runc-v2: /usr/bin/containerd-shim-runc-v2 is watched by /usr/bin/containerd-shim-runc-v2; file /etc/audit/audit.rules:7: 1.1.18 runc: /usr/bin/runc is watched by /usr/bin/runc]
             ");
+    }
+
+    /// The kernel's rules (`auditctl -l`) win over the files: here the
+    /// files watch everything but nothing is loaded.
+    #[test]
+    fn loaded_rules_are_the_final_word() {
+        let full = "-w /usr/sbin/dockerd -k docker\n";
+        let mut snap = with_rules(Some(full), ABSENT);
+        snap.host.audit_loaded = Some("No rules\n".into());
+        let got = lines("host.audit-rules", &snap);
+        assert!(
+            got.starts_with("daemon: fail: no audit watch for: /usr/sbin/dockerd"),
+            "{got}"
+        );
+        snap.host.audit_loaded = Some("-w /usr/sbin/dockerd -p rwxa -k docker\n".into());
+        let got = lines("host.audit-rules", &snap);
+        assert!(got.contains("process auditctl -l: 1.1.3 the dockerd binary: /usr/sbin/dockerd is watched by /usr/sbin/dockerd (rule 1)"), "{got}");
+        assert!(!got.contains("/usr/sbin/dockerd: no audit watch"), "{got}");
     }
 }
