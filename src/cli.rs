@@ -363,6 +363,7 @@ fn collect_options(t: &TargetArgs) -> CollectOptions {
         objects: profile
             .rules()
             .any(|r| !matches!(r.check, rules::Check::Daemon(_))),
+        progress: progress_wanted(),
     }
 }
 
@@ -463,6 +464,13 @@ pub fn exit_code(report: &Report, threshold: Option<Severity>) -> i32 {
     } else {
         EXIT_OK
     }
+}
+
+/// A progress bar on standard error: only on a terminal, never on CI.
+fn progress_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none_or(|v| v.is_empty() || v == "false" || v == "0")
 }
 
 fn color_wanted(output: Option<&Path>) -> bool {

@@ -89,7 +89,12 @@ pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
 /// nothing else is tried and `error` says why), then `/info` and
 /// `/networks/bridge` concurrently; with `objects`, also the container and
 /// image lists and their inspects (see [`gather_objects`]).
-pub fn gather(ep: &Endpoint, timeout: Duration, objects: bool) -> (ApiEvidence, Vec<String>) {
+pub fn gather(
+    ep: &Endpoint,
+    timeout: Duration,
+    objects: bool,
+    progress: bool,
+) -> (ApiEvidence, Vec<String>) {
     use crate::model::objects::{CONTAINERS_LIST, IMAGES_LIST};
     let mut ev = ApiEvidence {
         endpoint: Some(ep.url()),
@@ -106,12 +111,12 @@ pub fn gather(ep: &Endpoint, timeout: Duration, objects: bool) -> (ApiEvidence, 
     if objects {
         paths.extend([CONTAINERS_LIST.to_string(), IMAGES_LIST.to_string()]);
     }
-    let mut answers = call_all(ep, &paths, timeout);
+    let mut answers = call_all(ep, &paths, timeout, None);
     ev.info = answers.remove("/info");
     ev.bridge_network = answers.remove("/networks/bridge");
     ev.objects.extend(answers);
     let notes = if objects {
-        gather_objects(ep, timeout, &mut ev)
+        gather_objects(ep, timeout, &mut ev, progress)
     } else {
         Vec::new()
     };
@@ -128,7 +133,12 @@ pub const WORKERS: usize = 4;
 /// container and one inspect and one history per image, and the swarm
 /// calls on an active swarm node, over [`WORKERS`] connections. Returns
 /// notes.
-fn gather_objects(ep: &Endpoint, timeout: Duration, ev: &mut ApiEvidence) -> Vec<String> {
+fn gather_objects(
+    ep: &Endpoint,
+    timeout: Duration,
+    ev: &mut ApiEvidence,
+    progress: bool,
+) -> Vec<String> {
     use crate::model::objects::{
         CONTAINERS_LIST, IMAGES_LIST, container_path, history_path, image_path,
     };
@@ -152,9 +162,29 @@ fn gather_objects(ep: &Endpoint, timeout: Duration, ev: &mut ApiEvidence) -> Vec
     if swarm_active(ev) {
         paths.extend(crate::model::objects::SWARM_PATHS.map(String::from));
     }
-    ev.objects.extend(call_all(ep, &paths, timeout));
+    // A bar only where it helps: a terminal and enough objects to wait for.
+    let bar = (progress && paths.len() >= PROGRESS_MIN).then(|| {
+        let b = indicatif::ProgressBar::with_draw_target(
+            Some(paths.len() as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "inspecting {pos}/{len} containers and images {bar:30}",
+        ) {
+            b.set_style(style);
+        }
+        b
+    });
+    ev.objects
+        .extend(call_all(ep, &paths, timeout, bar.as_ref()));
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     notes
 }
+
+/// Fewest per-object calls that show a progress bar.
+pub const PROGRESS_MIN: usize = 100;
 
 /// `top` of every running container whose processes `visible` does not
 /// know (not in our /proc).
@@ -177,7 +207,7 @@ pub fn gather_tops(
         })
         .map(|id| top_path(&id))
         .collect();
-    ev.objects.extend(call_all(ep, &tops, timeout));
+    ev.objects.extend(call_all(ep, &tops, timeout, None));
 }
 
 /// The object ids of a list answer (only well-formed ones).
@@ -215,6 +245,7 @@ pub fn call_all(
     ep: &Endpoint,
     paths: &[String],
     timeout: Duration,
+    bar: Option<&indicatif::ProgressBar>,
 ) -> std::collections::BTreeMap<String, ApiCall> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -228,6 +259,9 @@ pub fn call_all(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = paths.get(i) else { break };
                     mine.push((p.clone(), call(ep, p, timeout)));
+                    if let Some(b) = bar {
+                        b.inc(1);
+                    }
                 }
                 if let Ok(mut m) = out.lock() {
                     m.extend(mine);
@@ -313,7 +347,7 @@ mod tests {
             }
         });
         let ep = Endpoint::Unix(p.clone());
-        let (ev, _) = gather(&ep, Duration::from_secs(5), false);
+        let (ev, _) = gather(&ep, Duration::from_secs(5), false, false);
         h.join().unwrap();
         assert_eq!(
             ev.endpoint.as_deref(),
@@ -334,7 +368,12 @@ mod tests {
     fn unreachable_socket() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("none.sock");
-        let (ev, _) = gather(&Endpoint::Unix(p.clone()), Duration::from_secs(1), true);
+        let (ev, _) = gather(
+            &Endpoint::Unix(p.clone()),
+            Duration::from_secs(1),
+            true,
+            false,
+        );
         assert_eq!(ev.error, Some(format!("{}: socket not found", p.display())));
         assert!(ev.info.is_none());
     }
@@ -403,7 +442,7 @@ mod tests {
             ),
         ];
         let (_dir, ep) = serve(answers);
-        let (mut ev, notes) = gather(&ep, Duration::from_secs(5), true);
+        let (mut ev, notes) = gather(&ep, Duration::from_secs(5), true, true);
         gather_tops(&ep, Duration::from_secs(5), &mut ev, &|_| false);
         assert!(notes.is_empty(), "{notes:?}");
         // The id that is not hex is never requested.

@@ -48,6 +48,9 @@ pub struct CollectOptions {
     /// Also list and inspect containers and images (and swarm objects), for
     /// profiles with such rules.
     pub objects: bool,
+    /// Show a progress bar on standard error while inspecting many objects
+    /// (the CLI sets it on a terminal, never on CI).
+    pub progress: bool,
 }
 
 /// Why nothing could be audited.
@@ -270,7 +273,7 @@ fn daemon_api(
             return (ev, Vec::new());
         }
     };
-    let (ev, notes) = api::gather(&ep, opts.timeout, opts.objects);
+    let (ev, notes) = api::gather(&ep, opts.timeout, opts.objects, opts.progress);
     if opts.host.is_none()
         && let http::Endpoint::Unix(p) = &ep
         && ev
@@ -282,8 +285,12 @@ fn daemon_api(
             .join(d.pid.to_string())
             .join("root")
             .join(p.strip_prefix("/").unwrap_or(p));
-        let (alt_ev, alt_notes) =
-            api::gather(&http::Endpoint::Unix(alt), opts.timeout, opts.objects);
+        let (alt_ev, alt_notes) = api::gather(
+            &http::Endpoint::Unix(alt),
+            opts.timeout,
+            opts.objects,
+            opts.progress,
+        );
         if alt_ev.error.is_none() {
             return (alt_ev, alt_notes);
         }
@@ -573,6 +580,7 @@ mod tests {
             timeout: Duration::from_millis(200),
             unit: None,
             objects: false,
+            progress: false,
         };
         let e = collect(&opts).unwrap_err().0;
         assert!(
@@ -603,6 +611,7 @@ mod tests {
             timeout: Duration::from_millis(200),
             unit: None,
             objects: false,
+            progress: false,
         };
         let snap = collect(&opts).unwrap();
         assert_eq!(snap.mode, Mode::Root);
@@ -641,6 +650,7 @@ mod tests {
             timeout: Duration::from_millis(300),
             unit: None,
             objects: false,
+            progress: false,
         };
         let snap = collect(&opts);
         let _ = child.kill();
