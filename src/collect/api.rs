@@ -87,15 +87,20 @@ pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
 
 /// The calls on one endpoint: `/version` first (if it cannot even connect,
 /// nothing else is tried and `error` says why), then `/info` and
-/// `/networks/bridge` concurrently; with `objects`, also the container and
-/// image lists and their inspects (see [`gather_objects`]).
+/// `/networks/bridge` concurrently. With `objects`, the container and image
+/// lists come first, then `/info` goes with one inspect per container and
+/// one inspect and one history per image (dockerd takes long over `/info`
+/// on a busy host: the inspects fill that time), then the swarm calls on
+/// an active swarm node; all over [`WORKERS`] connections.
 pub fn gather(
     ep: &Endpoint,
     timeout: Duration,
     objects: bool,
     progress: bool,
 ) -> (ApiEvidence, Vec<String>) {
-    use crate::model::objects::{CONTAINERS_LIST, IMAGES_LIST};
+    use crate::model::objects::{
+        CONTAINERS_LIST, IMAGES_LIST, container_path, history_path, image_path,
+    };
     let mut ev = ApiEvidence {
         endpoint: Some(ep.url()),
         ..ApiEvidence::default()
@@ -107,60 +112,30 @@ pub fn gather(
         return (ev, Vec::new());
     }
     ev.version = Some(version);
-    let mut paths = vec!["/info".to_string(), "/networks/bridge".to_string()];
-    if objects {
-        paths.extend([CONTAINERS_LIST.to_string(), IMAGES_LIST.to_string()]);
-    }
-    let mut answers = call_all(ep, &paths, timeout, None);
-    ev.info = answers.remove("/info");
-    ev.bridge_network = answers.remove("/networks/bridge");
-    ev.objects.extend(answers);
-    let notes = if objects {
-        gather_objects(ep, timeout, &mut ev, progress)
-    } else {
-        Vec::new()
-    };
-    (ev, notes)
-}
-
-/// Most containers (and images) inspected in one collection; the rest are
-/// named in a note.
-pub const MAX_OBJECTS: usize = 20_000;
-/// Concurrent connections used for the per-object calls.
-pub const WORKERS: usize = 4;
-
-/// The per-object calls after the lists (in `ev.objects`): one inspect per
-/// container and one inspect and one history per image, and the swarm
-/// calls on an active swarm node, over [`WORKERS`] connections. Returns
-/// notes.
-fn gather_objects(
-    ep: &Endpoint,
-    timeout: Duration,
-    ev: &mut ApiEvidence,
-    progress: bool,
-) -> Vec<String> {
-    use crate::model::objects::{
-        CONTAINERS_LIST, IMAGES_LIST, container_path, history_path, image_path,
-    };
     let mut notes = Vec::new();
-    let mut cids = list_ids(ev.objects.get(CONTAINERS_LIST));
-    let mut iids = list_ids(ev.objects.get(IMAGES_LIST));
-    for (what, list) in [("containers", &mut cids), ("images", &mut iids)] {
-        if list.len() > MAX_OBJECTS {
-            notes.push(format!(
-                "{} {what}: only the first {MAX_OBJECTS} were inspected",
-                list.len()
-            ));
-            list.truncate(MAX_OBJECTS);
+    let mut paths = vec!["/info".to_string()];
+    if !objects {
+        paths.push("/networks/bridge".into());
+    } else {
+        let lists = [CONTAINERS_LIST, IMAGES_LIST, "/networks/bridge"].map(String::from);
+        ev.objects.extend(call_all(ep, &lists, timeout, None));
+        ev.bridge_network = ev.objects.remove("/networks/bridge");
+        let mut cids = list_ids(ev.objects.get(CONTAINERS_LIST));
+        let mut iids = list_ids(ev.objects.get(IMAGES_LIST));
+        for (what, list) in [("containers", &mut cids), ("images", &mut iids)] {
+            if list.len() > MAX_OBJECTS {
+                notes.push(format!(
+                    "{} {what}: only the first {MAX_OBJECTS} were inspected",
+                    list.len()
+                ));
+                list.truncate(MAX_OBJECTS);
+            }
         }
-    }
-    let mut paths: Vec<String> = cids.iter().map(|id| container_path(id)).collect();
-    for id in &iids {
-        paths.push(image_path(id));
-        paths.push(history_path(id));
-    }
-    if swarm_active(ev) {
-        paths.extend(crate::model::objects::SWARM_PATHS.map(String::from));
+        paths.extend(cids.iter().map(|id| container_path(id)));
+        for id in &iids {
+            paths.push(image_path(id));
+            paths.push(history_path(id));
+        }
     }
     // A bar only where it helps: a terminal and enough objects to wait for.
     let bar = (progress && paths.len() >= PROGRESS_MIN).then(|| {
@@ -175,14 +150,27 @@ fn gather_objects(
         }
         b
     });
-    ev.objects
-        .extend(call_all(ep, &paths, timeout, bar.as_ref()));
+    let mut answers = call_all(ep, &paths, timeout, bar.as_ref());
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    notes
+    ev.info = answers.remove("/info");
+    if let Some(b) = answers.remove("/networks/bridge") {
+        ev.bridge_network = Some(b);
+    }
+    ev.objects.extend(answers);
+    if objects && swarm_active(&ev) {
+        let swarm = crate::model::objects::SWARM_PATHS.map(String::from);
+        ev.objects.extend(call_all(ep, &swarm, timeout, None));
+    }
+    (ev, notes)
 }
 
+/// Most containers (and images) inspected in one collection; the rest are
+/// named in a note.
+pub const MAX_OBJECTS: usize = 20_000;
+/// Concurrent connections used for the per-object calls.
+pub const WORKERS: usize = 4;
 /// Fewest per-object calls that show a progress bar.
 pub const PROGRESS_MIN: usize = 100;
 

@@ -297,6 +297,11 @@ mod tests {
             },
         );
         let d = &report.daemons[0];
+        // Evaluated on two threads, reported in the rules' order.
+        let mut order: Vec<&str> = d.results.iter().map(|r| r.rule.as_str()).collect();
+        order.dedup();
+        let want: Vec<&str> = Profile::All.rules().map(|r| r.meta.id).collect();
+        assert_eq!(order, want);
         let privileged = d
             .results
             .iter()
