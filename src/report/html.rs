@@ -1,8 +1,766 @@
-//! HTML renderer: one self-contained page.
+//! HTML renderer: one self-contained page for people.
+//!
+//! Inline CSS, an inline SVG chart and a few lines of inline JavaScript; no
+//! external resource of any kind, and a Content-Security-Policy that would
+//! refuse one anyway. Every string of the report comes from the audited host
+//! and goes through [`esc`] (text and attributes alike); the script is a
+//! constant and never holds report data.
+//!
+//! The filter (status and severity checkboxes) toggles the `hidden`
+//! attribute of the findings by their `data-status` and `data-severity`
+//! attributes. Its state lives in the URL fragment (`#status=fail,error&
+//! severity=critical,high`), so a filtered view can be bookmarked or linked.
+//! Without JavaScript the filter is not shown and every finding is.
 
-use super::Report;
+use super::{DaemonReport, Report, RuleResult};
+use crate::rules::{Severity, Status};
+use std::fmt::Write;
+
+/// The order statuses are shown in (chart, legend, filter): worst first.
+const STATUS_ORDER: [Status; 6] = [
+    Status::Fail,
+    Status::Error,
+    Status::Waived,
+    Status::Manual,
+    Status::NotApplicable,
+    Status::Pass,
+];
+
+/// Severities, most severe first.
+const SEVERITY_ORDER: [Severity; 5] = [
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Info,
+];
+
+/// The page's Content-Security-Policy: inline style and script only.
+pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+
+/// HTML-escape an untrusted string for text and for quoted attribute
+/// values: `& < > " '`. Control characters other than newline and tab
+/// (not allowed in HTML) become U+FFFD.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn status_label(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "PASS",
+        Status::Fail => "FAIL",
+        Status::Manual => "MANUAL",
+        Status::NotApplicable => "N/A",
+        Status::Error => "ERROR",
+        Status::Waived => "WAIVED",
+    }
+}
+
+/// Findings open by default: those a reader has to act on or decide.
+fn open_by_default(s: Status) -> bool {
+    matches!(
+        s,
+        Status::Fail | Status::Error | Status::Manual | Status::Waived
+    )
+}
+
+/// Counts by (severity, status) over every result of the report.
+struct Counts {
+    /// `[severity][status]` in the orders above.
+    cells: [[usize; 6]; 5],
+}
+
+impl Counts {
+    fn of<'a>(results: impl Iterator<Item = &'a RuleResult>) -> Counts {
+        let mut cells = [[0; 6]; 5];
+        for r in results {
+            let sv = SEVERITY_ORDER.iter().position(|s| *s == r.severity);
+            let st = STATUS_ORDER.iter().position(|s| *s == r.status);
+            if let (Some(sv), Some(st)) = (sv, st)
+                && let Some(c) = cells.get_mut(sv).and_then(|row| row.get_mut(st))
+            {
+                *c += 1;
+            }
+        }
+        Counts { cells }
+    }
+    fn status(&self, st: usize) -> usize {
+        self.cells.iter().map(|row| row[st]).sum()
+    }
+    fn severity(&self, sv: usize) -> usize {
+        self.cells[sv].iter().sum()
+    }
+    fn total(&self) -> usize {
+        self.cells.iter().flatten().sum()
+    }
+}
 
 pub fn render(report: &Report) -> String {
-    let _ = report;
-    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>dockhard</title></head><body></body></html>\n".to_string()
+    let mut out = String::with_capacity(64 * 1024);
+    let counts = Counts::of(report.daemons.iter().flat_map(|d| &d.results));
+    let host = report.host.hostname.as_deref().unwrap_or("unknown host");
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"{} {}\">\n\
+         <title>dockhard report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        esc(CSP),
+        esc(&report.tool.name),
+        esc(&report.tool.version),
+        esc(host),
+    );
+    header(&mut out, report);
+    summary(&mut out, &counts);
+    filters(&mut out, &counts);
+    for (i, d) in report.daemons.iter().enumerate() {
+        daemon(&mut out, i, d);
+    }
+    if report.daemons.is_empty() {
+        out.push_str("<p class=\"empty\">No daemon was audited.</p>\n");
+    }
+    let _ = write!(
+        out,
+        "<footer>Generated by {} {} from the report <code>{}</code>. \
+         This page is self-contained: it loads nothing.</footer>\n\
+         <script>{SCRIPT}</script>\n</body>\n</html>\n",
+        esc(&report.tool.name),
+        esc(&report.tool.version),
+        esc(&report.schema),
+    );
+    out
+}
+
+fn header(out: &mut String, report: &Report) {
+    let h = &report.host;
+    let _ = write!(
+        out,
+        "<header>\n<h1>dockhard report: <span class=\"host\">{}</span></h1>\n<dl class=\"meta\">\n",
+        esc(h.hostname.as_deref().unwrap_or("unknown host"))
+    );
+    let mode = match h.mode.as_str() {
+        "live" => "live (running daemons)".to_string(),
+        "on_disk" => "on disk (no running daemon: the next start)".to_string(),
+        "root" => "offline root".to_string(),
+        other => other.to_string(),
+    };
+    let mut item = |k: &str, v: &str| {
+        let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
+    };
+    item("host", h.hostname.as_deref().unwrap_or("unknown"));
+    if let Some(k) = &h.kernel {
+        item("kernel", k);
+    }
+    item("mode", &mode);
+    if let Some(r) = &h.root {
+        item("root", r);
+    }
+    item("collected", h.collected_at.as_deref().unwrap_or("unknown"));
+    item(
+        "tool",
+        &format!("{} {}", report.tool.name, report.tool.version),
+    );
+    item("daemons", &report.daemons.len().to_string());
+    out.push_str("</dl>\n");
+    notes(out, &h.notes);
+    out.push_str("</header>\n");
+}
+
+fn notes(out: &mut String, notes: &[String]) {
+    if notes.is_empty() {
+        return;
+    }
+    out.push_str("<ul class=\"notes\">\n");
+    for n in notes {
+        let _ = writeln!(out, "<li>{}</li>", esc(n));
+    }
+    out.push_str("</ul>\n");
+}
+
+/// The chart: one stacked bar of every result by status, then one per
+/// severity, on the same scale; counts as text in the segments, the totals
+/// at the end of the bars, a legend; and the same numbers as a table.
+fn summary(out: &mut String, c: &Counts) {
+    const LABEL_W: f64 = 90.0;
+    const BAR_W: f64 = 520.0;
+    const ROW_H: f64 = 30.0;
+    const BAR_H: f64 = 22.0;
+    const WIDTH: f64 = LABEL_W + BAR_W + 70.0;
+    let total = c.total();
+    let rows: Vec<(String, [usize; 6])> =
+        std::iter::once(("all".to_string(), std::array::from_fn(|st| c.status(st))))
+            .chain(
+                SEVERITY_ORDER
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.as_str().to_string(), c.cells[i])),
+            )
+            .collect();
+    let legend_y = ROW_H * rows.len() as f64 + 12.0;
+    // The legend first: its length decides the chart's width.
+    let mut legend = String::from("<g class=\"legend\">");
+    let mut lx = 8.0;
+    for (i, st) in STATUS_ORDER.iter().enumerate() {
+        let s = st.as_str();
+        let text = format!("{} {}", s.replace('_', " "), c.status(i));
+        let _ = write!(
+            legend,
+            "<rect class=\"st-{s}\" x=\"{lx:.1}\" y=\"{legend_y:.1}\" width=\"12\" height=\"12\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            lx + 16.0,
+            legend_y + 11.0,
+            esc(&text)
+        );
+        lx += 16.0 + 7.5 * text.len() as f64 + 16.0;
+    }
+    let width = WIDTH.max(lx.ceil());
+    let height = legend_y + 26.0;
+    let mut desc = format!("{total} results:");
+    for (i, st) in STATUS_ORDER.iter().enumerate() {
+        let _ = write!(desc, " {} {}", c.status(i), st.as_str());
+    }
+    let _ = write!(
+        out,
+        "<section id=\"summary\">\n<h2>Summary</h2>\n\
+         <svg class=\"chart\" role=\"img\" aria-labelledby=\"chart-title chart-desc\" \
+         viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" \
+         xmlns=\"http://www.w3.org/2000/svg\">\n\
+         <title id=\"chart-title\">Results by severity and status</title>\n\
+         <desc id=\"chart-desc\">{}</desc>\n",
+        esc(&desc)
+    );
+    let scale = if total == 0 {
+        0.0
+    } else {
+        BAR_W / total as f64
+    };
+    for (row, (label, cells)) in rows.iter().enumerate() {
+        let y = ROW_H * row as f64 + 4.0;
+        let row_total: usize = cells.iter().sum();
+        let _ = write!(
+            out,
+            "<g class=\"row\"><text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            LABEL_W - 8.0,
+            y + BAR_H / 2.0 + 5.0,
+            esc(label)
+        );
+        let _ = write!(
+            out,
+            "<rect class=\"track\" x=\"{LABEL_W:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{BAR_H:.1}\"/>",
+            BAR_W
+        );
+        let mut x = LABEL_W;
+        for (i, n) in cells.iter().enumerate() {
+            if *n == 0 {
+                continue;
+            }
+            let st = STATUS_ORDER[i].as_str();
+            let w = *n as f64 * scale;
+            let _ = write!(
+                out,
+                "<rect class=\"st-{st}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{BAR_H:.1}\">\
+                 <title>{}: {n} {st}</title></rect>",
+                esc(label)
+            );
+            if w >= 22.0 {
+                let _ = write!(
+                    out,
+                    "<text class=\"in\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{n}</text>",
+                    x + w / 2.0,
+                    y + BAR_H / 2.0 + 5.0
+                );
+            }
+            x += w;
+        }
+        let _ = writeln!(
+            out,
+            "<text class=\"total\" x=\"{:.1}\" y=\"{:.1}\">{row_total}</text></g>",
+            x + 6.0,
+            y + BAR_H / 2.0 + 5.0
+        );
+    }
+    out.push_str(&legend);
+    out.push_str("</g>\n</svg>\n");
+
+    // The same numbers as a table (screen readers, print, copy and paste).
+    out.push_str("<table class=\"counts\">\n<thead><tr><th scope=\"col\">severity</th>");
+    for st in STATUS_ORDER {
+        let _ = write!(
+            out,
+            "<th scope=\"col\"><span class=\"dot st-{0}\"></span>{1}</th>",
+            st.as_str(),
+            esc(&st.as_str().replace('_', " "))
+        );
+    }
+    out.push_str("<th scope=\"col\">total</th></tr></thead>\n<tbody>\n");
+    for (i, sv) in SEVERITY_ORDER.iter().enumerate() {
+        let _ = write!(out, "<tr><th scope=\"row\">{}</th>", sv.as_str());
+        for n in c.cells[i] {
+            let _ = write!(out, "<td>{n}</td>");
+        }
+        let _ = writeln!(out, "<td>{}</td></tr>", c.severity(i));
+    }
+    out.push_str("</tbody>\n<tfoot><tr><th scope=\"row\">total</th>");
+    for i in 0..STATUS_ORDER.len() {
+        let _ = write!(out, "<td>{}</td>", c.status(i));
+    }
+    let _ = write!(out, "<td>{total}</td></tr></tfoot>\n</table>\n</section>\n");
+}
+
+/// The filter controls: hidden until the script shows them (without
+/// JavaScript they could do nothing, and everything is shown).
+fn filters(out: &mut String, c: &Counts) {
+    out.push_str(
+        "<div id=\"filters\" class=\"filters\" hidden>\n\
+         <fieldset><legend>Status</legend>",
+    );
+    for (i, st) in STATUS_ORDER.iter().enumerate() {
+        let s = st.as_str();
+        let _ = write!(
+            out,
+            "<label><input type=\"checkbox\" name=\"status\" value=\"{s}\" checked> \
+             <span class=\"dot st-{s}\"></span>{} <span class=\"n\">{}</span></label>",
+            esc(&s.replace('_', " ")),
+            c.status(i)
+        );
+    }
+    out.push_str("</fieldset>\n<fieldset><legend>Severity</legend>");
+    for (i, sv) in SEVERITY_ORDER.iter().enumerate() {
+        let s = sv.as_str();
+        let _ = write!(
+            out,
+            "<label><input type=\"checkbox\" name=\"severity\" value=\"{s}\" checked> \
+             {s} <span class=\"n\">{}</span></label>",
+            c.severity(i)
+        );
+    }
+    out.push_str(
+        "</fieldset>\n<button type=\"button\" id=\"show-all\">Show all</button> \
+         <output id=\"shown\" aria-live=\"polite\"></output>\n</div>\n",
+    );
+}
+
+fn daemon(out: &mut String, index: usize, d: &DaemonReport) {
+    let title = match d.pid {
+        Some(pid) => format!("dockerd pid {pid}"),
+        None => "dockerd (configuration on disk)".to_string(),
+    };
+    let audited = match d.audited.as_str() {
+        "running" => "verdicts about the running daemon".to_string(),
+        "next_start" => "verdicts about the next start".to_string(),
+        other => other.to_string(),
+    };
+    let _ = write!(
+        out,
+        "<section class=\"daemon\" id=\"daemon-{index}\">\n<h2>{} <small>{}</small></h2>\n<dl class=\"meta\">\n",
+        esc(&title),
+        esc(&audited)
+    );
+    let mut item = |k: &str, v: &str| {
+        let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
+    };
+    item("version", d.version.as_deref().unwrap_or("unknown"));
+    if let Some(e) = &d.endpoint {
+        item("endpoint", e);
+    }
+    item("config file", d.config_file.as_deref().unwrap_or("none"));
+    item("rootless", if d.rootless { "yes" } else { "no" });
+    let c = Counts::of(d.results.iter());
+    let mut by_status = Vec::new();
+    for (i, st) in STATUS_ORDER.iter().enumerate() {
+        let n = c.status(i);
+        if n > 0 {
+            by_status.push(format!("{n} {}", st.as_str().replace('_', " ")));
+        }
+    }
+    item("results", &by_status.join(", "));
+    out.push_str("</dl>\n");
+    notes(out, &d.notes);
+    out.push_str("<div class=\"findings\">\n");
+    for (i, r) in d.results.iter().enumerate() {
+        finding(out, index, i, r);
+    }
+    out.push_str("</div>\n</section>\n");
+}
+
+fn finding(out: &mut String, daemon: usize, index: usize, r: &RuleResult) {
+    let st = r.status.as_str();
+    let sv = r.severity.as_str();
+    let _ = write!(
+        out,
+        "<details class=\"finding\" id=\"f-{daemon}-{index}\" data-status=\"{}\" data-severity=\"{}\"{}>\n\
+         <summary><span class=\"badge st-{}\">{}</span> <span class=\"sev sv-{}\">{}</span> \
+         <code class=\"rule\">{}</code> <span class=\"title\">{}</span>",
+        esc(st),
+        esc(sv),
+        if open_by_default(r.status) {
+            " open"
+        } else {
+            ""
+        },
+        esc(st),
+        status_label(r.status),
+        esc(sv),
+        esc(sv),
+        esc(&r.rule),
+        esc(&r.title),
+    );
+    if let Some(s) = &r.subject {
+        let short: String = s.id.chars().take(12).collect();
+        let _ = write!(
+            out,
+            " <span class=\"subject\" title=\"{} {}\">{} <b>{}</b>",
+            esc(&s.kind),
+            esc(&s.id),
+            esc(&s.kind),
+            esc(&s.name),
+        );
+        if let Some(img) = &s.image {
+            let _ = write!(out, " ({})", esc(img));
+        }
+        let _ = write!(out, " <code>{}</code></span>", esc(&short));
+    }
+    let _ = write!(
+        out,
+        "<span class=\"msg\">{}</span></summary>\n<div class=\"body\">\n",
+        esc(&r.message)
+    );
+    let mut ids = Vec::new();
+    if !r.cis.is_empty() {
+        ids.push(format!("CIS {}", r.cis.join(", ")));
+    }
+    if let Some(n) = r.seed_item {
+        ids.push(format!("hardening guide item {n}"));
+    }
+    if !ids.is_empty() {
+        let _ = writeln!(out, "<p class=\"ids\">{}</p>", esc(&ids.join(" · ")));
+    }
+    if r.evidence.is_empty() {
+        out.push_str("<p class=\"muted\">No evidence recorded.</p>\n");
+    } else {
+        out.push_str(
+            "<table class=\"evidence\"><thead><tr><th scope=\"col\">source</th>\
+             <th scope=\"col\">location</th><th scope=\"col\">detail</th></tr></thead><tbody>\n",
+        );
+        for e in &r.evidence {
+            let _ = writeln!(
+                out,
+                "<tr><td><span class=\"src\">{}</span></td><td><code>{}</code></td><td>{}</td></tr>",
+                esc(e.source.as_str()),
+                esc(&e.location),
+                esc(&e.detail)
+            );
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    if let Some(drift) = &r.drift {
+        let _ = writeln!(
+            out,
+            "<p class=\"drift\"><strong>Drift:</strong> {}</p>",
+            esc(drift)
+        );
+    }
+    if !r.warnings.is_empty() {
+        out.push_str("<ul class=\"warnings\">\n");
+        for w in &r.warnings {
+            let _ = writeln!(out, "<li><strong>Warning:</strong> {}</li>", esc(w));
+        }
+        out.push_str("</ul>\n");
+    }
+    if !r.remediation.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details class=\"remediation\"><summary>Remediation</summary><p>{}</p></details>",
+            esc(&r.remediation)
+        );
+    }
+    out.push_str("</div>\n</details>\n");
+}
+
+const STYLE: &str = r#"
+:root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--card:#f6f8fa;--track:#eff2f5;
+--pass:#1a7f37;--fail:#cf222e;--error:#8250df;--waived:#9a6700;--manual:#0969da;--na:#818b98;
+--crit:#82071e;--high:#cf222e;--med:#bc4c00;--low:#9a6700;--info:#59636e}
+@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#3d444d;--card:#151b23;--track:#212830;
+--pass:#3fb950;--fail:#f85149;--error:#ab7df8;--waived:#d29922;--manual:#4493f8;--na:#6e7681;
+--crit:#ff7b72;--high:#f85149;--med:#f0883e;--low:#d29922;--info:#9198a1}}
+@media print{:root{color-scheme:light;--bg:#fff;--fg:#000;--muted:#444;--line:#bbb;--card:#fff;--track:#eee;
+--pass:#1a7f37;--fail:#cf222e;--error:#8250df;--waived:#9a6700;--manual:#0969da;--na:#818b98;
+--crit:#82071e;--high:#cf222e;--med:#bc4c00;--low:#9a6700;--info:#59636e}
+#filters{display:none!important}.finding{break-inside:avoid}body{max-width:none}}
+*{box-sizing:border-box}
+[hidden]{display:none!important}
+html{background:var(--bg);color:var(--fg);-webkit-print-color-adjust:exact;print-color-adjust:exact}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0 auto;padding:16px 24px;max-width:1200px}
+code{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.92em}
+h1{font-size:1.6em;margin:.2em 0 .4em}h2{font-size:1.25em;margin:1.2em 0 .4em;border-bottom:1px solid var(--line);padding-bottom:.2em}
+h2 small{font-weight:normal;color:var(--muted);font-size:.75em}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:.4em 0}
+dl.meta dt{color:var(--muted)}dl.meta dd{margin:0;overflow-wrap:anywhere}
+.notes{margin:.4em 0;padding-left:1.2em;color:var(--muted)}
+.muted{color:var(--muted)}
+.chart{max-width:100%;height:auto;display:block}
+.chart text{fill:currentColor;font-size:13px}
+.chart text.in{fill:#fff;font-weight:600}
+.chart .track{fill:var(--track)}
+.st-pass{--c:var(--pass)}.st-fail{--c:var(--fail)}.st-error{--c:var(--error)}.st-waived{--c:var(--waived)}
+.st-manual{--c:var(--manual)}.st-not_applicable{--c:var(--na)}
+.chart rect[class^="st-"]{fill:var(--c)}
+.dot{display:inline-block;width:.8em;height:.8em;border-radius:2px;background:var(--c);margin-right:.3em;vertical-align:-.05em}
+table{border-collapse:collapse}
+table.counts{margin:.6em 0}
+table.counts th,table.counts td{border:1px solid var(--line);padding:2px 10px;text-align:right}
+table.counts thead th,table.counts th[scope=row]{text-align:left;font-weight:600}
+.filters{position:sticky;top:0;z-index:1;background:var(--bg);border-bottom:1px solid var(--line);padding:8px 0;display:flex;flex-wrap:wrap;gap:8px 18px;align-items:center}
+.filters fieldset{border:1px solid var(--line);border-radius:6px;padding:2px 10px 6px;margin:0}
+.filters legend{color:var(--muted);font-size:.9em}
+.filters label{margin-right:10px;white-space:nowrap;cursor:pointer}
+.filters .n{color:var(--muted)}
+.filters button{font:inherit;padding:3px 10px}
+#shown{color:var(--muted)}
+.finding{border:1px solid var(--line);border-left:4px solid var(--c,var(--line));border-radius:6px;margin:6px 0;background:var(--card)}
+.finding[data-status="pass"]{--c:var(--pass)}.finding[data-status="fail"]{--c:var(--fail)}.finding[data-status="error"]{--c:var(--error)}
+.finding[data-status="waived"]{--c:var(--waived)}.finding[data-status="manual"]{--c:var(--manual)}.finding[data-status="not_applicable"]{--c:var(--na)}
+.finding>summary{cursor:pointer;padding:6px 10px;list-style-position:outside}
+.finding>summary .msg{display:block;margin-top:2px;overflow-wrap:anywhere}
+.finding .body{padding:0 10px 8px 14px}
+.badge{display:inline-block;min-width:5.2em;text-align:center;border-radius:4px;background:var(--c);color:#fff;font-weight:700;font-size:.8em;padding:1px 6px}
+.sev{display:inline-block;border:1px solid currentColor;border-radius:4px;font-size:.8em;padding:0 5px}
+.sv-critical{color:var(--crit);font-weight:700}.sv-high{color:var(--high)}.sv-medium{color:var(--med)}.sv-low{color:var(--low)}.sv-info{color:var(--info)}
+.rule{font-weight:600}
+.title{color:var(--muted)}
+.subject{display:inline-block;margin-left:.4em;padding:0 6px;border-radius:4px;background:var(--track);overflow-wrap:anywhere}
+.ids{color:var(--muted);margin:.3em 0}
+table.evidence{width:100%;table-layout:fixed;margin:.3em 0;font-size:.95em}
+table.evidence th:first-child{width:8em}table.evidence th:nth-child(2){width:32%}
+table.evidence th{text-align:left;color:var(--muted);font-weight:600;border-bottom:1px solid var(--line);padding:2px 8px}
+table.evidence td{border-bottom:1px solid var(--line);padding:2px 8px;vertical-align:top;overflow-wrap:anywhere}
+.src{font-size:.85em;border:1px solid var(--line);border-radius:4px;padding:0 4px}
+.drift{border-left:3px solid var(--waived);padding-left:8px;margin:.4em 0}
+.warnings{margin:.3em 0;padding-left:1.2em;color:var(--waived)}
+.remediation>summary{cursor:pointer;color:var(--muted)}
+.remediation p{white-space:pre-wrap;margin:.3em 0 .3em 1em}
+footer{margin-top:2em;color:var(--muted);font-size:.9em;border-top:1px solid var(--line);padding-top:.5em}
+"#;
+
+/// The filter. A constant: it reads the state from the checkboxes and the
+/// URL fragment, never from report data.
+const SCRIPT: &str = r##"
+(function () {
+  "use strict";
+  var box = document.getElementById("filters");
+  var inputs = Array.prototype.slice.call(box.querySelectorAll("input[type=checkbox]"));
+  var rows = Array.prototype.slice.call(document.querySelectorAll(".finding"));
+  var shown = document.getElementById("shown");
+  function checked(name) {
+    var set = {};
+    inputs.forEach(function (i) { if (i.name === name && i.checked) { set[i.value] = true; } });
+    return set;
+  }
+  function apply() {
+    var st = checked("status"), sv = checked("severity"), n = 0;
+    rows.forEach(function (r) {
+      var show = st[r.getAttribute("data-status")] === true && sv[r.getAttribute("data-severity")] === true;
+      r.hidden = !show;
+      if (show) { n += 1; }
+    });
+    shown.textContent = n + " of " + rows.length + " results shown";
+  }
+  function fromHash() {
+    var want = {};
+    location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+      var i = kv.indexOf("=");
+      if (i > 0) {
+        try { want[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1)).split(","); } catch (e) { }
+      }
+    });
+    inputs.forEach(function (i) {
+      i.checked = !Object.prototype.hasOwnProperty.call(want, i.name) || want[i.name].indexOf(i.value) >= 0;
+    });
+    apply();
+  }
+  function toHash() {
+    var parts = [];
+    ["status", "severity"].forEach(function (name) {
+      var all = inputs.filter(function (i) { return i.name === name; });
+      var on = all.filter(function (i) { return i.checked; }).map(function (i) { return i.value; });
+      if (on.length < all.length) { parts.push(name + "=" + on.join(",")); }
+    });
+    var url = location.href.replace(/#.*$/, "") + (parts.length ? "#" + parts.join("&") : "");
+    try { history.replaceState(null, "", url); } catch (e) { }
+  }
+  box.addEventListener("change", function () { toHash(); apply(); });
+  document.getElementById("show-all").addEventListener("click", function () {
+    inputs.forEach(function (i) { i.checked = true; });
+    toHash();
+    apply();
+  });
+  window.addEventListener("hashchange", fromHash);
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+  });
+  box.hidden = false;
+  fromHash();
+})();
+"##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditOptions;
+    use crate::model::objects::Subject;
+    use crate::model::{Evidence, Source};
+    use crate::rules::Profile;
+
+    fn sample_report() -> Report {
+        let snap = crate::report::sample::sample_snapshot();
+        crate::audit::run_with(
+            &snap,
+            &AuditOptions {
+                profile: Profile::All,
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn escape_covers_the_five_characters() {
+        assert_eq!(
+            esc(r#"<a href="x" onclick='y'>&amp;</a>"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;"
+        );
+        assert_eq!(esc("a\u{0}b\u{1b}[31m\nc"), "a\u{FFFD}b\u{FFFD}[31m\nc");
+        assert_eq!(esc("plain é"), "plain é");
+    }
+
+    /// The head, the header and the summary chart, whole.
+    #[test]
+    fn golden_sample_head_and_summary() {
+        let html = render(&sample_report());
+        let end = html.find("<div id=\"filters\"").unwrap_or(html.len());
+        let start = html.find("</style>").unwrap_or(0);
+        insta::assert_snapshot!("sample_head_and_summary", &html[start..end]);
+    }
+
+    /// A few findings of the sample, whole: a daemon failure with drift, a
+    /// container failure with the hostile label, a pass and a manual item.
+    #[test]
+    fn golden_sample_findings() {
+        let html = render(&sample_report());
+        let mut picked = String::new();
+        for marker in [
+            "<code class=\"rule\">daemon.live-restore</code>",
+            "<code class=\"rule\">daemon.remote-api-auth</code>",
+            "<code class=\"rule\">daemon.icc</code>",
+            "<code class=\"rule\">host.dedicated</code>",
+            "<code class=\"rule\">containers.privileged</code>",
+        ] {
+            let at = html
+                .find(marker)
+                .unwrap_or_else(|| panic!("{marker} missing"));
+            let start = html[..at].rfind("<details class=\"finding\"").unwrap();
+            let end = at + html[at..].find("</div>\n</details>\n").unwrap() + 17;
+            picked.push_str(&html[start..end]);
+        }
+        insta::assert_snapshot!("sample_findings", picked);
+    }
+
+    /// Structure of the whole sample page.
+    #[test]
+    fn sample_page_structure() {
+        let report = sample_report();
+        let html = render(&report);
+        let n: usize = report.daemons.iter().map(|d| d.results.len()).sum();
+        assert!(n > 20, "{n} results");
+        assert_eq!(html.matches("<details class=\"finding\"").count(), n);
+        assert_eq!(html.matches(" data-status=\"").count(), n);
+        assert_eq!(html.matches("<script>").count(), 1);
+        assert_eq!(html.matches("<svg ").count(), 1);
+        assert!(html.contains(&format!("content=\"{}\"", esc(CSP))));
+        // Nothing is loaded from anywhere.
+        for bad in [
+            "src=", "href=", "url(", "@import", "<link", "<iframe", "<object", "<embed", "<img",
+        ] {
+            assert!(!html.contains(bad), "{bad} in the page");
+        }
+        // The sample's hostile label and mount are shown, as text.
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+        assert!(!html.contains("<script>alert"));
+        // The totals match the report's summary.
+        let fails = report.summary.by_status.get("fail").copied().unwrap_or(0);
+        assert!(html.contains(&format!("fail {fails}</text>")), "{fails}");
+        // Every rule id of the report is there.
+        for r in report.daemons.iter().flat_map(|d| &d.results) {
+            assert!(html.contains(&format!("<code class=\"rule\">{}</code>", r.rule)));
+        }
+    }
+
+    #[test]
+    fn hostile_strings_are_escaped_everywhere() {
+        const EVIL: &str = "<script>alert(1)</script>\"'&x<img src=x onerror=alert(2)>";
+        let e = || EVIL.to_string();
+        let mut report = sample_report();
+        report.tool.name = e();
+        report.tool.version = e();
+        report.schema = e();
+        report.host.hostname = Some(e());
+        report.host.kernel = Some(e());
+        report.host.mode = e();
+        report.host.root = Some(e());
+        report.host.collected_at = Some(e());
+        report.host.notes = vec![e()];
+        for d in &mut report.daemons {
+            d.version = Some(e());
+            d.endpoint = Some(e());
+            d.audited = e();
+            d.config_file = Some(e());
+            d.notes = vec![e()];
+            for r in &mut d.results {
+                r.rule = e();
+                r.title = e();
+                r.message = e();
+                r.cis = vec![e()];
+                r.evidence = vec![Evidence::new(Source::Api, e(), e())];
+                r.drift = Some(e());
+                r.warnings = vec![e()];
+                r.remediation = e();
+                r.subject = Some(Subject {
+                    kind: e(),
+                    id: e(),
+                    name: e(),
+                    image: Some(e()),
+                });
+            }
+        }
+        let html = render(&report);
+        let escaped = esc(EVIL);
+        assert!(!html.contains(EVIL));
+        assert!(!html.contains("<script>alert"));
+        assert!(!html.contains("<img"));
+        assert!(!html.contains("\"'&x"));
+        assert_eq!(html.matches("<script").count(), 1, "only the page's script");
+        assert!(html.matches(&escaped).count() > 100);
+        // Outside the constant style and script, no raw quote or angle
+        // bracket can come from the report: every `'` left is the CSP's.
+        let script_at = html.find("<script>").unwrap();
+        let body_at = html.find("</style>").unwrap();
+        let body = &html[body_at..script_at];
+        assert_eq!(body.matches('\'').count(), 0, "raw ' in the body");
+    }
 }
