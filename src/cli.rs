@@ -42,6 +42,8 @@ pub enum Command {
         /// Rule id, e.g. daemon.icc
         rule: String,
     },
+    /// Merge JSON reports of many hosts into one fleet report.
+    Merge(MergeArgs),
     /// TLS certificates for the remote API (`tls init DIR`).
     Tls {
         #[command(subcommand)]
@@ -211,6 +213,24 @@ pub enum MethodArg {
 }
 
 #[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// JSON reports (`dockhard check --format json`), one per host.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = MergeFormat::Text)]
+    pub format: MergeFormat,
+    /// Write the fleet report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
 pub struct RulesArgs {
     #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
     pub format: RulesFormat,
@@ -310,8 +330,68 @@ fn run(cli: Cli) -> Result<i32, String> {
                 "unknown rule `{rule}` (see `dockhard rules` for the list)"
             )),
         },
+        Command::Merge(a) => merge(a),
         Command::Tls { command } => crate::tls_init::run(command),
     }
+}
+
+/// `dockhard merge`: 1 when some host has a failure, else 0; a file that
+/// is not a report is an error (2).
+fn merge(a: MergeArgs) -> Result<i32, String> {
+    use crate::report::fleet;
+    let mut reports = Vec::new();
+    for p in &a.reports {
+        reports.push((p.display().to_string(), read_report(p)?));
+    }
+    let f = fleet::merge(&reports);
+    let text = match a.format {
+        MergeFormat::Json => fleet::render_json(&f),
+        MergeFormat::Text => fleet::render_text(&f),
+    };
+    write_output(a.output.as_deref(), &text)?;
+    Ok(if f.has_failures() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Read a JSON report written by `dockhard check --format json`.
+pub fn read_report(path: &Path) -> Result<Report, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    f.take(MAX_SNAPSHOT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_SNAPSHOT_BYTES {
+        return Err(format!(
+            "{}: larger than {} MiB, not a dockhard report",
+            path.display(),
+            MAX_SNAPSHOT_BYTES >> 20
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a dockhard JSON report: {e}", path.display()))?;
+    match value.get("schema").and_then(|s| s.as_str()) {
+        Some(report::REPORT_SCHEMA) => {}
+        Some(other) => {
+            return Err(format!(
+                "{}: schema `{other}` is not a dockhard report (expected `{}`)",
+                path.display(),
+                report::REPORT_SCHEMA
+            ));
+        }
+        None => {
+            return Err(format!(
+                "{}: not a dockhard report (no `schema`; expected `{}`)",
+                path.display(),
+                report::REPORT_SCHEMA
+            ));
+        }
+    }
+    serde_json::from_value(value)
+        .map_err(|e| format!("{}: not a dockhard report: {e}", path.display()))
 }
 
 fn gather(t: &TargetArgs) -> Result<Snapshot, String> {

@@ -7,6 +7,7 @@ use crate::rules::{Severity, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod fleet;
 pub mod html;
 pub mod json;
 pub mod junit;

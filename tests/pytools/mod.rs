@@ -1,0 +1,61 @@
+//! The Python test tools of `target/pyenv` (a venv `scripts/test` creates
+//! and fills: ansible-core, ansible-lint, kubernetes-validate, ...).
+//! Missing tools fail the test when `CI` is set, print a loud SKIPPED
+//! otherwise.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The venv: `$DOCKHARD_PYENV`, else `target/pyenv` of the repository.
+pub fn pyenv() -> PathBuf {
+    match std::env::var_os("DOCKHARD_PYENV") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyenv"),
+    }
+}
+
+/// True when `CI` is set (to anything but empty, `0` or `false`).
+pub fn on_ci() -> bool {
+    match std::env::var("CI") {
+        Ok(v) => !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false")),
+        Err(_) => false,
+    }
+}
+
+/// `target/pyenv/bin/NAME` for every name, or `None` after a loud SKIPPED
+/// (a panic on CI).
+pub fn tools(test: &str, names: &[&str]) -> Option<Vec<PathBuf>> {
+    let bin = pyenv().join("bin");
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !bin.join(n).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Some(names.iter().map(|n| bin.join(n)).collect());
+    }
+    let why = format!(
+        "{} not found in {} (scripts/test installs them there with pip)",
+        missing.join(", "),
+        bin.display()
+    );
+    if on_ci() {
+        panic!("test `{test}` cannot run: {why}; CI is set, so this is a failure");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n******** SKIPPED: test `{test}`: {why} (with CI set this is a failure) ********\n"
+    );
+    None
+}
+
+/// PATH with the venv's bin first (ansible-playbook runs its own helpers).
+pub fn path_env() -> std::ffi::OsString {
+    let mut paths = vec![pyenv().join("bin")];
+    if let Some(p) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
+}
