@@ -289,3 +289,31 @@ fn the_example_policy_is_accepted() {
         "waived"
     );
 }
+
+#[test]
+fn no_policy_conflicts_with_policy() {
+    Command::cargo_bin("dockhard")
+        .unwrap()
+        .args([
+            "check",
+            "--snapshot",
+            SAMPLE,
+            "--no-policy",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(1);
+    Command::cargo_bin("dockhard")
+        .unwrap()
+        .args([
+            "check",
+            "--snapshot",
+            SAMPLE,
+            "--no-policy",
+            "--policy",
+            "x.toml",
+        ])
+        .assert()
+        .code(2);
+}
