@@ -3,6 +3,7 @@
 
 use crate::model::daemon::{self, DaemonModel, View};
 use crate::model::objects::{Exclusions, Image, Subject};
+use crate::policy::Policy;
 use crate::report::{DaemonReport, HostInfo, REPORT_SCHEMA, Report, RuleResult, Summary, ToolInfo};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule};
 use crate::snapshot::{Mode, Snapshot};
@@ -14,8 +15,11 @@ const PARALLEL_OBJECTS: usize = 50;
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
     pub profile: Profile,
-    /// Containers left out (by name pattern or label).
+    /// Containers left out (by name pattern or label), images by tag.
     pub exclude: Exclusions,
+    /// The policy file: rules enabled and disabled, severities, waivers and
+    /// more exclusions (the profile and threshold are the caller's to merge).
+    pub policy: Policy,
 }
 
 impl Default for AuditOptions {
@@ -23,6 +27,7 @@ impl Default for AuditOptions {
         AuditOptions {
             profile: Profile::Seed,
             exclude: Exclusions::default(),
+            policy: Policy::default(),
         }
     }
 }
@@ -66,10 +71,11 @@ pub fn run_with(snap: &Snapshot, opts: &AuditOptions) -> Report {
 fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> DaemonReport {
     let primary = m.running.as_ref().unwrap_or(&m.next_start);
     let mut notes = m.notes.clone();
+    let exclude = opts.exclude.merged(&opts.policy.exclude);
     let mut excluded = Vec::new();
     let containers = m.objects.containers.as_ref().map(|cs| {
         cs.iter()
-            .filter(|c| match opts.exclude.reason(c) {
+            .filter(|c| match exclude.reason(c) {
                 Some(why) => {
                     excluded.push(format!("{} ({why})", c.name));
                     false
@@ -78,7 +84,19 @@ fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> Daemon
             })
             .collect::<Vec<_>>()
     });
-    let rules: Vec<&Rule> = opts.profile.rules().collect();
+    let mut excluded_images = Vec::new();
+    let images = m.objects.images.as_ref().map(|is| {
+        is.iter()
+            .filter(|i| match exclude.image_reason(i) {
+                Some(why) => {
+                    excluded_images.push(format!("{} ({why})", i.name()));
+                    false
+                }
+                None => true,
+            })
+            .collect::<Vec<_>>()
+    });
+    let rules: Vec<&Rule> = opts.policy.rules(opts.profile).collect();
     if rules.iter().any(|r| !matches!(r.check, Check::Daemon(_))) {
         notes.extend(m.objects.notes.iter().cloned());
         if !excluded.is_empty() {
@@ -88,13 +106,15 @@ fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> Daemon
                 excluded.join(", ")
             ));
         }
+        if !excluded_images.is_empty() {
+            notes.push(format!(
+                "{} image(s) excluded from the audit: {}",
+                excluded_images.len(),
+                excluded_images.join(", ")
+            ));
+        }
     }
-    let images: Result<Vec<&Image>, &str> = m
-        .objects
-        .images
-        .as_ref()
-        .map(|v| v.iter().collect())
-        .map_err(|e| e.as_str());
+    let images: Result<Vec<&Image>, &str> = images.map_err(|e| e.as_str());
     let containers = containers
         .as_ref()
         .map(|v| v.as_slice())
@@ -138,6 +158,10 @@ fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> Daemon
     } else {
         eval(&rules)
     };
+    let mut results = results;
+    for r in &mut results {
+        opts.policy.apply(r, snap.collected_unix);
+    }
     DaemonReport {
         pid: m.pid,
         version: m.version.clone(),
@@ -240,6 +264,7 @@ fn result(
         drift,
         warnings: out.warnings,
         remediation: rule.meta.remediation.to_string(),
+        waiver: None,
     }
 }
 

@@ -72,9 +72,61 @@ pub struct TargetArgs {
     #[arg(long, value_name = "FILE")]
     pub unit: Option<String>,
     /// Rule set: seed (the hardening guide), cis (every automated CIS Docker
-    /// Benchmark item), all (also the items decided by hand).
-    #[arg(long, value_enum, default_value_t = ProfileArg::Seed)]
-    pub profile: ProfileArg,
+    /// Benchmark item), all (also the items decided by hand). Default: the
+    /// policy's `profile`, else seed.
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
+    /// Policy file (TOML: profile, rules, severities, threshold, waivers,
+    /// exclusions). Default: /etc/dockhard/policy.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Ignore /etc/dockhard/policy.toml.
+    #[arg(long, conflicts_with = "policy")]
+    pub no_policy: bool,
+}
+
+/// Largest policy file read.
+const MAX_POLICY_BYTES: u64 = 1 << 20;
+
+impl TargetArgs {
+    /// The policy: `--policy FILE`, else /etc/dockhard/policy.toml of this
+    /// machine when it exists (also with `--root`: an audited root must not
+    /// waive its own findings), else none.
+    pub fn load_policy(&self) -> Result<crate::policy::Policy, String> {
+        use std::io::Read;
+        let path = match (&self.policy, self.no_policy) {
+            (Some(p), _) => p.clone(),
+            (None, true) => return Ok(Default::default()),
+            (None, false) => {
+                let p = PathBuf::from(crate::policy::DEFAULT_PATH);
+                match std::fs::metadata(&p) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Ok(Default::default());
+                    }
+                    _ => p,
+                }
+            }
+        };
+        let name = path.display().to_string();
+        let f = std::fs::File::open(&path).map_err(|e| format!("{name}: {e}"))?;
+        let mut bytes = Vec::new();
+        f.take(MAX_POLICY_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{name}: {e}"))?;
+        if bytes.len() as u64 > MAX_POLICY_BYTES {
+            return Err(format!("{name}: larger than 1 MiB, not a policy file"));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| format!("{name}: not UTF-8 text"))?;
+        crate::policy::parse(&name, &text)
+    }
+
+    /// `--profile`, else the policy's, else seed.
+    pub fn profile(&self, policy: &crate::policy::Policy) -> rules::Profile {
+        self.profile
+            .map(ProfileArg::profile)
+            .or(policy.profile)
+            .unwrap_or(rules::Profile::Seed)
+    }
 }
 
 /// Which containers to leave out of the audit.
@@ -87,6 +139,10 @@ pub struct ExcludeArgs {
     /// Leave out containers with this label (`KEY` or `KEY=VALUE`, repeatable).
     #[arg(long = "exclude-label", value_name = "LABEL")]
     pub labels: Vec<String>,
+    /// Leave out images with a tag matching PATTERN (`nginx:*`), or whose id
+    /// starts with it (repeatable).
+    #[arg(long = "exclude-image", value_name = "PATTERN")]
+    pub images: Vec<String>,
 }
 
 impl ExcludeArgs {
@@ -94,6 +150,7 @@ impl ExcludeArgs {
         crate::model::objects::Exclusions {
             names: self.containers.clone(),
             labels: self.labels.clone(),
+            images: self.images.clone(),
         }
     }
 }
@@ -309,7 +366,8 @@ fn run(cli: Cli) -> Result<i32, String> {
     match cli.command {
         Command::Check(a) => check(a),
         Command::Collect(a) => {
-            let snap = gather(&a.target)?;
+            let policy = a.target.load_policy()?;
+            let snap = gather(&a.target, &policy)?;
             let mut text = serde_json::to_string_pretty(&snap)
                 .map_err(|e| format!("cannot serialize the snapshot: {e}"))?;
             text.push('\n');
@@ -394,8 +452,8 @@ pub fn read_report(path: &Path) -> Result<Report, String> {
         .map_err(|e| format!("{}: not a dockhard report: {e}", path.display()))
 }
 
-fn gather(t: &TargetArgs) -> Result<Snapshot, String> {
-    collect::collect(&collect_options(t)).map_err(|e| e.to_string())
+fn gather(t: &TargetArgs, policy: &crate::policy::Policy) -> Result<Snapshot, String> {
+    collect::collect(&collect_options(t, policy)).map_err(|e| e.to_string())
 }
 
 /// Largest snapshot `check --snapshot` reads.
@@ -428,20 +486,20 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
     Ok(snap)
 }
 
-fn collect_options(t: &TargetArgs) -> CollectOptions {
+fn collect_options(t: &TargetArgs, policy: &crate::policy::Policy) -> CollectOptions {
     let target = match (&t.root, t.pid) {
         (Some(r), _) => Target::Root(r.clone()),
         (None, Some(p)) => Target::Pid(p),
         (None, None) => Target::Auto,
     };
-    let profile = t.profile.profile();
+    let profile = t.profile(policy);
     CollectOptions {
         target,
         host: t.host.clone(),
         timeout: Duration::from_millis(t.timeout_ms.clamp(1, 60_000)),
         unit: t.unit.clone(),
-        objects: profile
-            .rules()
+        objects: policy
+            .rules(profile)
             .any(|r| !matches!(r.check, rules::Check::Daemon(_))),
         progress: progress_wanted(),
     }
@@ -449,7 +507,8 @@ fn collect_options(t: &TargetArgs) -> CollectOptions {
 
 fn fix(a: FixArgs) -> Result<i32, String> {
     use crate::fix::{plan, run, spec::FixInputs};
-    let copts = collect_options(&a.target);
+    let policy = a.target.load_policy()?;
+    let copts = collect_options(&a.target, &policy);
     let mut snap = collect::collect(&copts).map_err(|e| e.to_string())?;
     let inputs = FixInputs {
         authz_plugin: a.authz_plugin.clone(),
@@ -480,10 +539,11 @@ fn fix(a: FixArgs) -> Result<i32, String> {
     if a.rollback {
         return run::rollback(&snap, &ropts, &mut out);
     }
-    // Every fixable rule of the profile, unless --rule names some.
+    // Every fixable rule of the profile and policy, unless --rule names some.
+    let profile = a.target.profile(&policy);
     let rules = if a.rules.is_empty() {
         plan::fixable_rules()
-            .filter(|r| a.target.profile.profile().includes(r))
+            .filter(|r| policy.selects(profile, r))
             .map(|r| r.meta.id.to_string())
             .collect()
     } else {
@@ -504,15 +564,18 @@ fn fix(a: FixArgs) -> Result<i32, String> {
 }
 
 fn check(a: CheckArgs) -> Result<i32, String> {
+    let policy = a.target.load_policy()?;
     let snap = match &a.snapshot {
         Some(p) => read_snapshot(p)?,
-        None => gather(&a.target)?,
+        None => gather(&a.target, &policy)?,
     };
+    let threshold = a.fail_on.map(FailOn::severity).or(policy.fail_on);
     let report = crate::audit::run_with(
         &snap,
         &crate::audit::AuditOptions {
-            profile: a.target.profile.profile(),
+            profile: a.target.profile(&policy),
             exclude: a.exclude.exclusions(),
+            policy,
         },
     );
     if let Some(dir) = &a.output_dir {
@@ -529,7 +592,7 @@ fn check(a: CheckArgs) -> Result<i32, String> {
     let color = a.format == Format::Text && color_wanted(a.output.as_deref());
     let text = report::render(&report, a.format.report_format(), color);
     write_output(a.output.as_deref(), &text)?;
-    Ok(exit_code(&report, a.fail_on.map(FailOn::severity)))
+    Ok(exit_code(&report, threshold))
 }
 
 /// 1 when a failure is at or above the threshold (any failure without one);
@@ -686,6 +749,7 @@ mod tests {
                 drift: None,
                 warnings: vec![],
                 remediation: String::new(),
+                waiver: None,
             })
             .collect();
         let daemons = vec![DaemonReport {
@@ -733,6 +797,11 @@ mod tests {
             exit_code(&report(&[(Error, Low), (Fail, Low)]), Some(High)),
             EXIT_ERROR
         );
+        // Waived failures do not count.
+        let r = report(&[(Waived, Critical), (Pass, High)]);
+        assert_eq!(exit_code(&r, None), EXIT_OK);
+        let r = report(&[(Waived, Critical), (Fail, Low)]);
+        assert_eq!(exit_code(&r, Some(Medium)), EXIT_OK);
         let mut empty = report(&[]);
         empty.daemons.clear();
         assert_eq!(exit_code(&empty, None), EXIT_ERROR);

@@ -10,6 +10,7 @@ pub mod collect;
 pub mod fix;
 pub mod model;
 pub mod parse;
+pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod snapshot;

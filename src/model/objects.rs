@@ -472,14 +472,17 @@ fn image(api: &ApiEvidence, id: &str) -> Result<Image, String> {
 }
 
 /// Containers left out of the audit: by name (or id prefix) pattern, or by
-/// label.
-#[derive(Debug, Clone, Default)]
+/// label; images by tag (or id prefix) pattern.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Exclusions {
     /// Glob patterns (`*`, `?`) matched against the name; a pattern of hex
     /// digits also matches an id prefix.
     pub names: Vec<String>,
     /// `KEY` (any value) or `KEY=VALUE`.
     pub labels: Vec<String>,
+    /// Glob patterns matched against each tag of an image (`nginx:*`); a
+    /// pattern of hex digits also matches an id prefix (without `sha256:`).
+    pub images: Vec<String>,
 }
 
 impl Exclusions {
@@ -506,6 +509,33 @@ impl Exclusions {
             }
         }
         None
+    }
+
+    /// Why image `i` is excluded, if it is.
+    pub fn image_reason(&self, i: &Image) -> Option<String> {
+        let id = i.id.strip_prefix("sha256:").unwrap_or(&i.id);
+        for p in &self.images {
+            if let Some(t) = i.tags.iter().find(|t| glob(p, t)) {
+                return Some(format!("tag {t} matches {p:?}"));
+            }
+            if p.len() >= 4
+                && p.chars().all(|ch| ch.is_ascii_hexdigit())
+                && id.starts_with(p.as_str())
+            {
+                return Some(format!("id starts with {p}"));
+            }
+        }
+        None
+    }
+
+    /// These exclusions and `other`'s.
+    pub fn merged(&self, other: &Exclusions) -> Exclusions {
+        let join = |a: &[String], b: &[String]| a.iter().chain(b).cloned().collect();
+        Exclusions {
+            names: join(&self.names, &other.names),
+            labels: join(&self.labels, &other.labels),
+            images: join(&self.images, &other.images),
+        }
     }
 }
 
@@ -682,6 +712,7 @@ mod tests {
             Exclusions {
                 names: names.iter().map(|s| s.to_string()).collect(),
                 labels: labels.iter().map(|s| s.to_string()).collect(),
+                images: vec![],
             }
             .reason(&c)
         };

@@ -474,6 +474,7 @@ mod tests {
             drift: None,
             warnings: vec![],
             remediation: String::new(),
+            waiver: None,
         }
     }
 

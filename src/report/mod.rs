@@ -118,6 +118,18 @@ pub struct RuleResult {
     pub drift: Option<String>,
     pub warnings: Vec<String>,
     pub remediation: String,
+    /// The policy waiver that turned a `fail` into `waived` (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<AppliedWaiver>,
+}
+
+/// A waiver of the policy file, as applied to a result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AppliedWaiver {
+    pub reason: String,
+    pub owner: String,
+    /// `YYYY-MM-DD`: the first day it no longer applies.
+    pub expires: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
