@@ -317,3 +317,33 @@ fn no_policy_conflicts_with_policy() {
         .assert()
         .code(2);
 }
+
+/// People see who waived what and until when, in text and HTML.
+#[test]
+fn waivers_are_shown_in_text_and_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_policy(&dir, &waiver("daemon.icc", "2027-06-30"));
+    for (format, want) in [
+        ("text", "waived by ops until 2027-06-30: accepted risk"),
+        (
+            "html",
+            "<strong>Waived</strong> by ops until 2027-06-30: accepted risk",
+        ),
+    ] {
+        let out = Command::cargo_bin("dockhard")
+            .unwrap()
+            .args([
+                "check",
+                "--snapshot",
+                SAMPLE,
+                "--format",
+                format,
+                "--policy",
+            ])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(want), "{format}: {want} not in:\n{text}");
+    }
+}

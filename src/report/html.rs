@@ -483,6 +483,15 @@ fn finding(out: &mut String, daemon: usize, index: usize, r: &RuleResult) {
         }
         out.push_str("</ul>\n");
     }
+    if let Some(w) = &r.waiver {
+        let _ = writeln!(
+            out,
+            "<p class=\"waiver\"><strong>Waived</strong> by {} until {}: {}</p>",
+            esc(&w.owner),
+            esc(&w.expires),
+            esc(&w.reason)
+        );
+    }
     if !r.remediation.is_empty() {
         let _ = writeln!(
             out,

@@ -132,6 +132,16 @@ pub struct AppliedWaiver {
     pub expires: String,
 }
 
+impl AppliedWaiver {
+    /// One line for people: `waived by OWNER until DATE: REASON`.
+    pub fn describe(&self) -> String {
+        format!(
+            "waived by {} until {}: {}",
+            self.owner, self.expires, self.reason
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     /// Results by status (`pass`, `fail`, ...), over all daemons.

@@ -213,6 +213,9 @@ fn objects(out: &mut String, p: &Paint, group: &[RuleResult], w: usize) {
         for x in &r.warnings {
             let _ = writeln!(out, "{pad}  warning: {}", clean(x));
         }
+        if let Some(w) = &r.waiver {
+            let _ = writeln!(out, "{pad}  {}", clean(&w.describe()));
+        }
     }
 }
 
@@ -239,6 +242,9 @@ fn result(out: &mut String, p: &Paint, r: &RuleResult, w: usize) {
     }
     for x in &r.warnings {
         let _ = writeln!(out, "{pad}warning: {}", clean(x));
+    }
+    if let Some(w) = &r.waiver {
+        let _ = writeln!(out, "{pad}{}", clean(&w.describe()));
     }
     if let Some(d) = &r.drift {
         let _ = writeln!(out, "{pad}drift: {}", clean(d));
