@@ -288,7 +288,10 @@ mod tests {
             attr("a<b>&\"c'\n\t\u{1}\u{1b}[0m\u{FFFE}"),
             "a&lt;b&gt;&amp;&quot;c&apos;&#10;&#9;[0m"
         );
-        assert_eq!(text("<script>\u{0}x\r\n</script>"), "&lt;script&gt;x&#13;\n&lt;/script&gt;");
+        assert_eq!(
+            text("<script>\u{0}x\r\n</script>"),
+            "&lt;script&gt;x&#13;\n&lt;/script&gt;"
+        );
     }
 
     #[test]
@@ -310,7 +313,11 @@ mod tests {
         let report = sample_report();
         let xml = render(&report);
         let d = &report.daemons[0];
-        let fails = d.results.iter().filter(|r| r.status == Status::Fail).count();
+        let fails = d
+            .results
+            .iter()
+            .filter(|r| r.status == Status::Fail)
+            .count();
         assert!(xml.contains(&format!(
             "<testsuite name=\"dockerd pid 4242\" tests=\"{}\" failures=\"{fails}\"",
             d.results.len()

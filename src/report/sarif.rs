@@ -48,10 +48,7 @@ pub fn render(report: &Report) -> String {
 pub fn sarif(report: &Report) -> Value {
     let all = report.daemons.iter().flat_map(|d| &d.results);
     let rule_ids = rule_ids(all.map(|r| r.rule.as_str()));
-    let rules: Vec<Value> = rule_ids
-        .iter()
-        .map(|id| descriptor(id, report))
-        .collect();
+    let rules: Vec<Value> = rule_ids.iter().map(|id| descriptor(id, report)).collect();
     let mut results = Vec::new();
     for d in &report.daemons {
         for r in &d.results {
@@ -240,10 +237,7 @@ fn descriptor(id: &str, report: &Report) -> Value {
     let cis = if m.cis.is_empty() {
         String::new()
     } else {
-        format!(
-            "CIS Docker Benchmark v1.6.0: {}\n\n",
-            m.cis.join(", ")
-        )
+        format!("CIS Docker Benchmark v1.6.0: {}\n\n", m.cis.join(", "))
     };
     let text = format!(
         "{cis}How dockhard decides: {}\n\nRemediation: {}",
@@ -372,7 +366,10 @@ fn resource_uri(r: &RuleResult) -> String {
             };
             // A name may contain `/` (images: `library/nginx`): keep it
             // within one path segment.
-            format!("dockerd/{dir}/{}", percent_encode(&s.name).replace('/', "%2F"))
+            format!(
+                "dockerd/{dir}/{}",
+                percent_encode(&s.name).replace('/', "%2F")
+            )
         }
         None => "dockerd".to_string(),
     }
@@ -383,7 +380,10 @@ fn locations(d: &DaemonReport, r: &RuleResult) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
     let mut seen: Vec<(String, u64)> = Vec::new();
     for e in &r.evidence {
-        if !matches!(e.source, Source::DaemonJson | Source::Unit | Source::EnvFile) {
+        if !matches!(
+            e.source,
+            Source::DaemonJson | Source::Unit | Source::EnvFile
+        ) {
             continue;
         }
         let Some((path, line)) = file_line(&e.location) else {
@@ -433,12 +433,7 @@ fn justification(r: &RuleResult) -> String {
     }
 }
 
-fn result(
-    report: &Report,
-    d: &DaemonReport,
-    r: &RuleResult,
-    rule_ids: &[String],
-) -> Option<Value> {
+fn result(report: &Report, d: &DaemonReport, r: &RuleResult, rule_ids: &[String]) -> Option<Value> {
     let (kind, level) = match r.status {
         Status::Fail | Status::Waived => ("fail", level(r.severity)),
         Status::Error | Status::Manual => ("review", "none"),
