@@ -141,7 +141,11 @@ pub fn case_name(r: &RuleResult) -> String {
 fn details(r: &RuleResult, with_remediation: bool) -> String {
     let mut t = String::new();
     for e in &r.evidence {
-        let _ = writeln!(t, "{} {}: {}", e.source, e.location, e.detail);
+        if e.source == crate::model::Source::Default {
+            let _ = writeln!(t, "default: {}", e.detail);
+        } else {
+            let _ = writeln!(t, "{} {}: {}", e.source, e.location, e.detail);
+        }
     }
     for w in &r.warnings {
         let _ = writeln!(t, "warning: {w}");
