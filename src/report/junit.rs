@@ -190,19 +190,10 @@ fn case(out: &mut String, r: &RuleResult) {
             let msg = match r.status {
                 Status::Manual => format!("manual: {}", r.message),
                 Status::NotApplicable => format!("not applicable: {}", r.message),
-                _ => {
-                    let why: Vec<&str> = r
-                        .warnings
-                        .iter()
-                        .filter(|w| w.to_ascii_lowercase().contains("waive"))
-                        .map(String::as_str)
-                        .collect();
-                    if why.is_empty() {
-                        format!("waived: {}", r.message)
-                    } else {
-                        format!("waived: {} ({})", r.message, why.join("; "))
-                    }
-                }
+                _ => match &r.waiver {
+                    Some(w) => format!("waived: {} ({})", r.message, w.describe()),
+                    None => format!("waived: {}", r.message),
+                },
             };
             let body = details(r, false);
             if body.is_empty() {

@@ -415,21 +415,12 @@ fn locations(d: &DaemonReport, r: &RuleResult) -> Vec<Value> {
     out
 }
 
-/// The waiver's justification: the warnings that name it, else all
-/// warnings, else the message.
+/// The waiver's justification: who waived it, until when and why (the
+/// policy's waiver), else the message.
 fn justification(r: &RuleResult) -> String {
-    let waiver: Vec<&str> = r
-        .warnings
-        .iter()
-        .filter(|w| w.to_ascii_lowercase().contains("waive"))
-        .map(String::as_str)
-        .collect();
-    if !waiver.is_empty() {
-        waiver.join("; ")
-    } else if !r.warnings.is_empty() {
-        r.warnings.join("; ")
-    } else {
-        r.message.clone()
+    match &r.waiver {
+        Some(w) => w.describe(),
+        None => r.message.clone(),
     }
 }
 
@@ -574,8 +565,11 @@ mod tests {
             .find(|r| r.rule == "daemon.userland-proxy")
             .unwrap();
         r.status = Status::Waived;
-        r.warnings
-            .push("waived until 2027-01-31 by ops: proxy needed for IPv6".into());
+        r.waiver = Some(crate::report::AppliedWaiver {
+            reason: "proxy needed for IPv6".into(),
+            owner: "ops".into(),
+            expires: "2027-01-31".into(),
+        });
         let v = sarif(&report);
         let results = v["runs"][0]["results"].as_array().unwrap();
         let by = |rule: &str| results.iter().find(|x| x["ruleId"] == rule).unwrap();
@@ -584,7 +578,7 @@ mod tests {
         assert_eq!(waived["suppressions"][0]["kind"], "external");
         assert_eq!(
             waived["suppressions"][0]["justification"],
-            "waived until 2027-01-31 by ops: proxy needed for IPv6"
+            "waived by ops until 2027-01-31: proxy needed for IPv6"
         );
         assert_eq!(by("daemon.remote-api-auth")["level"], "error");
         assert_eq!(by("host.audit-rules")["kind"], "review");
