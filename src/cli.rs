@@ -285,6 +285,8 @@ pub struct MergeArgs {
 pub enum MergeFormat {
     Text,
     Json,
+    /// One self-contained HTML page.
+    Html,
 }
 
 #[derive(Args, Debug)]
@@ -405,6 +407,7 @@ fn merge(a: MergeArgs) -> Result<i32, String> {
     let text = match a.format {
         MergeFormat::Json => fleet::render_json(&f),
         MergeFormat::Text => fleet::render_text(&f),
+        MergeFormat::Html => crate::report::fleet_html::render(&f),
     };
     write_output(a.output.as_deref(), &text)?;
     Ok(if f.has_failures() {

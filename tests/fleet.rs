@@ -211,3 +211,22 @@ fn files_that_are_not_reports_are_refused() {
     let (code, _, _) = merge(&[], &[]);
     assert_eq!(code, 2);
 }
+
+/// The fleet as one HTML page: every host and its failures, no script.
+#[test]
+fn the_fleet_as_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = ["debian", "rhel", "config-hardened"]
+        .iter()
+        .map(|t| report(dir.path(), t))
+        .collect();
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let (code, html, stderr) = merge(&paths, &["--format", "html"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    for host in ["debian", "rhel", "config-hardened"] {
+        assert!(html.contains(&format!("id=\"host-{host}\"")), "{host}");
+    }
+    assert!(html.contains("<code class=\"rule\">daemon.icc</code>"));
+    assert!(!html.contains("<script"));
+}

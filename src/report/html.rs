@@ -502,7 +502,7 @@ fn finding(out: &mut String, daemon: usize, index: usize, r: &RuleResult) {
     out.push_str("</div>\n</details>\n");
 }
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 :root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--card:#f6f8fa;--track:#eff2f5;
 --pass:#1a7f37;--fail:#cf222e;--error:#8250df;--waived:#9a6700;--manual:#0969da;--na:#818b98;
 --crit:#82071e;--high:#cf222e;--med:#bc4c00;--low:#9a6700;--info:#59636e}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod fleet;
+pub mod fleet_html;
 pub mod html;
 pub mod json;
 pub mod junit;
