@@ -419,19 +419,7 @@ fn merge(a: MergeArgs) -> Result<i32, String> {
 
 /// Read a JSON report written by `dockhard check --format json`.
 pub fn read_report(path: &Path) -> Result<Report, String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    f.take(MAX_SNAPSHOT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if bytes.len() as u64 > MAX_SNAPSHOT_BYTES {
-        return Err(format!(
-            "{}: larger than {} MiB, not a dockhard report",
-            path.display(),
-            MAX_SNAPSHOT_BYTES >> 20
-        ));
-    }
+    let bytes = read_bounded(path, "report")?;
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{}: not a dockhard JSON report: {e}", path.display()))?;
     match value.get("schema").and_then(|s| s.as_str()) {
@@ -462,8 +450,9 @@ fn gather(t: &TargetArgs, policy: &crate::policy::Policy) -> Result<Snapshot, St
 /// Largest snapshot `check --snapshot` reads.
 const MAX_SNAPSHOT_BYTES: u64 = 512 << 20;
 
-/// Read a snapshot written by `dockhard collect`.
-pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
+/// The bytes of FILE, at most [`MAX_SNAPSHOT_BYTES`]: `what` names what it
+/// should be in the error.
+fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut bytes = Vec::new();
@@ -472,11 +461,17 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
     if bytes.len() as u64 > MAX_SNAPSHOT_BYTES {
         return Err(format!(
-            "{}: larger than {} MiB, not a dockhard snapshot",
+            "{}: larger than {} MiB, not a dockhard {what}",
             path.display(),
             MAX_SNAPSHOT_BYTES >> 20
         ));
     }
+    Ok(bytes)
+}
+
+/// Read a snapshot written by `dockhard collect`.
+pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
+    let bytes = read_bounded(path, "snapshot")?;
     let snap: Snapshot = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{}: not a dockhard snapshot: {e}", path.display()))?;
     if snap.schema != SNAPSHOT_SCHEMA {

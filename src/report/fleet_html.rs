@@ -183,14 +183,7 @@ mod tests {
     use crate::report::Report;
 
     fn fleet() -> Fleet {
-        let snap = crate::report::sample::sample_snapshot();
-        let report: Report = crate::audit::run_with(
-            &snap,
-            &crate::audit::AuditOptions {
-                profile: crate::rules::Profile::All,
-                ..Default::default()
-            },
-        );
+        let report: Report = crate::report::sample::sample_report();
         let mut other = report.clone();
         other.host.hostname = Some("<b>node2</b>".into());
         crate::report::fleet::merge(&[("a.json".into(), report), ("b.json".into(), other)])

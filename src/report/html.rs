@@ -632,21 +632,10 @@ const SCRIPT: &str = r##"
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::AuditOptions;
     use crate::model::objects::Subject;
     use crate::model::{Evidence, Source};
-    use crate::rules::Profile;
 
-    fn sample_report() -> Report {
-        let snap = crate::report::sample::sample_snapshot();
-        crate::audit::run_with(
-            &snap,
-            &AuditOptions {
-                profile: Profile::All,
-                ..Default::default()
-            },
-        )
-    }
+    use crate::report::sample::sample_report;
 
     #[test]
     fn escape_covers_the_five_characters() {

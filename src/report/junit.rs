@@ -258,19 +258,8 @@ pub fn attr(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{AuditOptions, run_with};
-    use crate::report::sample::sample_snapshot;
-    use crate::rules::Profile;
 
-    fn sample_report() -> Report {
-        run_with(
-            &sample_snapshot(),
-            &AuditOptions {
-                profile: Profile::All,
-                ..Default::default()
-            },
-        )
-    }
+    use crate::report::sample::sample_report;
 
     #[test]
     fn golden_sample() {

@@ -10,6 +10,17 @@ use serde_json::json;
 /// Where the committed copy lives (from the crate root).
 pub const SAMPLE_PATH: &str = "tests/fixtures/snapshots/sample.json";
 
+/// The sample audited with every rule.
+pub fn sample_report() -> crate::report::Report {
+    crate::audit::run_with(
+        &sample_snapshot(),
+        &crate::audit::AuditOptions {
+            profile: crate::rules::Profile::All,
+            ..Default::default()
+        },
+    )
+}
+
 pub fn sample_snapshot() -> Snapshot {
     let hostile = "<script>alert('x')</script>";
     let mut snap = snapshot(

@@ -510,18 +510,8 @@ fn is_utc(t: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{AuditOptions, run_with};
-    use crate::report::sample::sample_snapshot;
 
-    fn sample_report() -> Report {
-        run_with(
-            &sample_snapshot(),
-            &AuditOptions {
-                profile: Profile::All,
-                ..Default::default()
-            },
-        )
-    }
+    use crate::report::sample::sample_report;
 
     #[test]
     fn golden_sample() {
