@@ -5,29 +5,15 @@
 //! stops the rollout; and ansible-lint is clean.
 
 mod pytools;
+mod trees;
 
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
+use trees::copy_tree;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let ty = entry.file_type().unwrap();
-        let dest = to.join(entry.file_name());
-        if ty.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &dest).unwrap();
-        } else if ty.is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
 }
 
 /// The three hosts: DIR/hostN/root copies of these fixture trees.

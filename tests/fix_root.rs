@@ -2,32 +2,19 @@
 //! goes, the diff (insta), that `--apply` writes exactly the dry run's diff,
 //! idempotence, validation and preflight refusals.
 
+mod trees;
+
 use assert_cmd::Command;
 use dockhard::fix::diff::unified_diff;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use trees::copy_tree;
 
 fn fixture_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/hosts")
         .join(name)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let ty = entry.file_type().unwrap();
-        let dest = to.join(entry.file_name());
-        if ty.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &dest).unwrap();
-        } else if ty.is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
 }
 
 /// A copy of a fixture, or a tree built from `files` (host path, text).

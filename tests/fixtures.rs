@@ -4,11 +4,14 @@
 //! first, so that modes, FIFOs, devices and huge files can be laid out at
 //! test time (git keeps none of them).
 
+mod trees;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::fmt::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use trees::copy_tree;
 
 const DEFAULTS: &[(&str, &str)] = &[
     ("daemon.icc", "fail"),
@@ -44,22 +47,6 @@ fn fixture_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/hosts")
         .join(name)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let ty = entry.file_type().unwrap();
-        let dest = to.join(entry.file_name());
-        if ty.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &dest).unwrap();
-        } else if ty.is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
 }
 
 /// A copy of fixture `name` (or an empty root for `None`), then `setup`.
