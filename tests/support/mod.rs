@@ -9,11 +9,15 @@
 //!   allows everything and counts what the daemon asked.
 //! - [`Certs`]: a CA, a server and a client certificate made with `openssl`.
 //! - [`SyslogListener`], [`free_port`], [`http_unix`]: small helpers.
+//! - [`supervisor`]: dockerd run from a unit file by a test "service
+//!   manager" (the `fix --apply` tests).
 //!
 //! Everything here panics with a message naming what failed (and, for a
 //! daemon, the tail of its log): it is test support code.
 
 #![allow(dead_code)]
+
+pub mod supervisor;
 
 use std::collections::BTreeMap;
 use std::fs;
