@@ -162,7 +162,52 @@ fn parent_of(op: &str, path: &Path) -> Result<PathBuf, ApplyError> {
     }
 }
 
-/// The writer shared by [`atomic_write`], backups and restores.
+/// Whether a process `pid` exists (a pid we may not signal exists too).
+fn pid_alive(pid: u32) -> bool {
+    let Ok(p) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill(2) with signal 0 on a positive pid only checks it.
+    p > 0
+        && (unsafe { libc::kill(p, 0) } == 0
+            || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}
+
+/// Remove the temporaries `.NAME.dockhard-PID-N.tmp` of `name` in `dir`
+/// whose dockhard process no longer runs (it was killed while writing).
+/// Best effort: a temporary is never read by anything.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.dockhard-");
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let file = e.file_name();
+        let Some(rest) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|r| r.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let Some((pid, n)) = rest.split_once('-') else {
+            continue;
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if !digits(n) || pid == std::process::id() || pid_alive(pid) {
+            continue;
+        }
+        if e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The writer shared by [`atomic_write`], backups and restores. Errors name
+/// the destination (the temporary file is removed).
 fn write_with(op: &str, path: &Path, bytes: &[u8], owner: Owner) -> Result<(), ApplyError> {
     check_no_symlinks(op, path)?;
     let dir = parent_of(op, path)?;
@@ -170,6 +215,7 @@ fn write_with(op: &str, path: &Path, bytes: &[u8], owner: Owner) -> Result<(), A
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| other(op, path, "not a file path".to_string()))?;
+    remove_stale_temps(&dir, &name);
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.dockhard-{}-{n}.tmp", std::process::id()));
     let mut f = OpenOptions::new()
@@ -181,15 +227,26 @@ fn write_with(op: &str, path: &Path, bytes: &[u8], owner: Owner) -> Result<(), A
         .map_err(|e| fail(&format!("{op}: create a temporary file for"), path, e))?;
     let result = (|| {
         f.write_all(bytes)
-            .map_err(|e| fail(&format!("{op}: write temporary file"), &tmp, e))?;
+            .map_err(|e| fail(&format!("{op}: write the temporary file for"), path, e))?;
         if owner.uid.is_some() || owner.gid.is_some() {
-            std::os::unix::fs::fchown(&f, owner.uid, owner.gid)
-                .map_err(|e| fail(&format!("{op}: set the owner of"), &tmp, e))?;
+            std::os::unix::fs::fchown(&f, owner.uid, owner.gid).map_err(|e| {
+                fail(
+                    &format!("{op}: set the owner of the temporary file for"),
+                    path,
+                    e,
+                )
+            })?;
         }
         f.set_permissions(fs::Permissions::from_mode(owner.mode & 0o7777))
-            .map_err(|e| fail(&format!("{op}: set the mode of"), &tmp, e))?;
+            .map_err(|e| {
+                fail(
+                    &format!("{op}: set the mode of the temporary file for"),
+                    path,
+                    e,
+                )
+            })?;
         f.sync_all()
-            .map_err(|e| fail(&format!("{op}: fsync"), &tmp, e))?;
+            .map_err(|e| fail(&format!("{op}: fsync the temporary file for"), path, e))?;
         fs::rename(&tmp, path).map_err(|e| fail(&format!("{op}: rename over"), path, e))
     })();
     drop(f);

@@ -249,3 +249,23 @@ fn locks_exclude_each_other() {
     let again = Lock::acquire_timeout(&p, Duration::from_secs(5));
     assert!(again.is_ok(), "{again:?}");
 }
+
+#[test]
+fn temporaries_of_dead_writers_are_removed() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = d.path().join("zz-dockhard.conf");
+    // pid_max is at most 2^22: 99999999 never runs.
+    let dead = ".zz-dockhard.conf.dockhard-99999999-3.tmp";
+    let ours = format!(".zz-dockhard.conf.dockhard-{}-999.tmp", std::process::id());
+    let alive = ".zz-dockhard.conf.dockhard-1-0.tmp";
+    let other = ".other.conf.dockhard-99999999-0.tmp";
+    let odd = ".zz-dockhard.conf.dockhard-99999999-x.tmp";
+    for n in [dead, ours.as_str(), alive, other, odd] {
+        write(&d.path().join(n), "partial", 0o600);
+    }
+    atomic_write(&p, b"[Service]\n").unwrap_or_else(|e| panic!("{e}"));
+    let mut want = vec![alive, other, ours.as_str(), odd, "zz-dockhard.conf"];
+    want.sort();
+    assert_eq!(entries(d.path()), want);
+    assert_eq!(read(&p), "[Service]\n");
+}
