@@ -6,14 +6,19 @@
 //!   original path, whether it existed, its mode, owner, size and SHA-256.
 //! - [`atomic_write`]: never follows a symbolic link (the path and each of
 //!   its parents are checked), writes a temporary file in the same directory
-//!   (`O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`, 0600), gives it the original
-//!   owner and mode (a new file: 0644, root when running as root), fsyncs,
-//!   renames it over the destination and fsyncs the directory. At every
-//!   moment the destination holds the old or the new content, never a
-//!   partial or empty file.
+//!   (`.NAME.dockhard-PID-N.tmp`, never `*.conf`, which systemd would read
+//!   from a drop-in directory; `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`, 0600),
+//!   gives it the original owner and mode (a new file: 0644, root when
+//!   running as root), fsyncs, renames it over the destination and fsyncs
+//!   the directory. At every moment the destination holds the old or the
+//!   new content, never a partial or empty file. Temporaries that a killed
+//!   dockhard left next to the destination are removed.
 //! - [`restore`]: puts every file of a backup set back with the same writer
-//!   (original owner and mode), removing the files that did not exist; all
-//!   backups are checked against the manifest before anything is written.
+//!   (original owner and mode), removing the files that did not exist, in
+//!   the reverse order of the manifest (the order they were written in);
+//!   all backups are checked against the manifest before anything is
+//!   written, and a file already as in the backup is not written again.
+//!   A [`backup`] that fails removes its incomplete set.
 //! - [`Lock`]: an exclusive `flock` on `/run/dockhard.lock`, failing fast
 //!   (or after a timeout) when another dockhard holds it.
 //!
@@ -348,9 +353,31 @@ pub fn backup(paths: &[PathBuf], root: &Path) -> Result<BackupSet, ApplyError> {
             Err(e) => return Err(fail("backup: create directory", &dir, e)),
         }
     }
+    match fill_backup(paths, &dir, now, secs, pid) {
+        Ok(manifest) => {
+            sync_dir(op, root)?;
+            Ok(BackupSet { dir, manifest })
+        }
+        Err(e) => {
+            // An incomplete set (no space for a copy, ...) is of no use.
+            let _ = fs::remove_dir_all(&dir);
+            Err(e)
+        }
+    }
+}
+
+/// Copy `paths` into the new set `dir` and write its manifest.
+fn fill_backup(
+    paths: &[PathBuf],
+    dir: &Path,
+    now: Duration,
+    secs: i64,
+    pid: u32,
+) -> Result<Manifest, ApplyError> {
+    let op = "backup";
     // The mode may have been narrowed by the umask only; make it exact.
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
-        .map_err(|e| fail("backup: set the mode of", &dir, e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| fail("backup: set the mode of", dir, e))?;
     let mut entries = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         let entry = match read_regular(op, p)? {
@@ -399,7 +426,7 @@ pub fn backup(paths: &[PathBuf], root: &Path) -> Result<BackupSet, ApplyError> {
         entries,
     };
     let json = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| other("backup: encode manifest", &dir, e.to_string()))?;
+        .map_err(|e| other("backup: encode manifest", dir, e.to_string()))?;
     write_with(
         "backup: write manifest",
         &dir.join(MANIFEST_NAME),
@@ -410,8 +437,7 @@ pub fn backup(paths: &[PathBuf], root: &Path) -> Result<BackupSet, ApplyError> {
             gid: None,
         },
     )?;
-    sync_dir(op, root)?;
-    Ok(BackupSet { dir, manifest })
+    Ok(manifest)
 }
 
 /// Read the manifest of the backup set in `dir`.
@@ -495,7 +521,8 @@ pub fn restore(dir: &Path) -> Result<Vec<PathBuf>, ApplyError> {
         plan.push((e, Some(bytes)));
     }
     let mut done = Vec::new();
-    for (e, bytes) in plan {
+    // Backwards: every step is a state the forward writes went through.
+    for (e, bytes) in plan.into_iter().rev() {
         match bytes {
             Some(b) => {
                 let owner = Owner {
@@ -503,7 +530,20 @@ pub fn restore(dir: &Path) -> Result<Vec<PathBuf>, ApplyError> {
                     uid: e.uid,
                     gid: e.gid,
                 };
-                write_with(op, &e.path, &b, owner)?;
+                // A file the run did not change (yet) is left alone: no
+                // write that could fail (a full disk) for nothing.
+                let unchanged = read_regular(op, &e.path)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|(cur, m)| {
+                        cur == b
+                            && m.mode() & 0o7777 == owner.mode & 0o7777
+                            && owner.uid.is_none_or(|u| u == m.uid())
+                            && owner.gid.is_none_or(|g| g == m.gid())
+                    });
+                if !unchanged {
+                    write_with(op, &e.path, &b, owner)?;
+                }
             }
             None => {
                 check_no_symlinks(op, &e.path)?;
@@ -527,6 +567,7 @@ pub fn restore(dir: &Path) -> Result<Vec<PathBuf>, ApplyError> {
         }
         done.push(e.path.clone());
     }
+    done.reverse();
     Ok(done)
 }
 

@@ -251,6 +251,50 @@ fn locks_exclude_each_other() {
 }
 
 #[test]
+fn a_failed_backup_leaves_no_set() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = d.path().join("backups");
+    let a = d.path().join("a");
+    write(&a, "A", 0o644);
+    // The second path is a directory: the backup fails after copying `a`.
+    let e = backup(&[a, d.path().to_path_buf()], &root)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("not a regular file"), "{e}");
+    assert_eq!(entries(&root), Vec::<String>::new());
+    assert_eq!(latest_backup(&root).ok(), Some(None));
+}
+
+#[test]
+fn restore_leaves_unchanged_files_alone() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = d.path().join("backups");
+    let (etc, unit) = (d.path().join("etc"), d.path().join("unit.d"));
+    fs::create_dir(&etc).unwrap_or_else(|e| panic!("{e}"));
+    fs::create_dir(&unit).unwrap_or_else(|e| panic!("{e}"));
+    let a = etc.join("daemon.json");
+    let b = unit.join("zz-dockhard.conf");
+    write(&a, "{}\n", 0o644);
+    let set = backup(&[a.clone(), b.clone()], &root).unwrap_or_else(|e| panic!("{e}"));
+    // Only `b` was written when the run failed; `a` cannot be written now
+    // (a full or read-only filesystem): the restore does not need to.
+    atomic_write(&b, b"[Service]\n").unwrap_or_else(|e| panic!("{e}"));
+    let Some(ro) = ReadOnly::new(&etc) else {
+        panic!("cannot make {} read-only (chattr missing?)", etc.display());
+    };
+    let done = restore(&set.dir);
+    drop(ro);
+    assert_eq!(done.ok(), Some(vec![a.clone(), b.clone()]));
+    assert!(!b.exists());
+    assert_eq!(read(&a), "{}\n");
+    // A changed mode alone is restored.
+    fs::set_permissions(&a, fs::Permissions::from_mode(0o600)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(restore(&set.dir).is_ok());
+    assert_eq!(meta(&a).0, 0o644);
+}
+
+#[test]
 fn temporaries_of_dead_writers_are_removed() {
     let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let p = d.path().join("zz-dockhard.conf");
