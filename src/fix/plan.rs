@@ -129,9 +129,12 @@ impl Plan {
             .collect()
     }
 
-    /// The unified diff of every write.
+    /// The unified diff of every write, by path (the writes themselves are
+    /// in a crash-safe order).
     pub fn diff(&self) -> String {
-        self.writes
+        let mut writes: Vec<&FileWrite> = self.writes.iter().collect();
+        writes.sort_by(|a, b| a.path.cmp(&b.path));
+        writes
             .iter()
             .map(|w| super::diff::unified_diff(&w.path, w.old.as_deref(), Some(&w.new)))
             .collect()
@@ -272,7 +275,7 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
         }
         plan.entries.push(entry);
     }
-    plan.writes = work.writes();
+    plan.writes = crash_safe_order(snap, index, work.writes());
     plan.action = plan
         .entries
         .iter()
@@ -288,6 +291,47 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
     }
     validate(snap, index, m, &mut plan);
     plan
+}
+
+/// The writes in an order after each of which dockerd would still start:
+/// every file is replaced atomically, but not all of them at once, and a
+/// crash between two (an option moved from a flag into daemon.json, written
+/// first) must not leave an option both a flag and a key. The planned order
+/// when it is safe, or when no order is (the current state does not start).
+fn crash_safe_order(snap: &Snapshot, index: usize, writes: Vec<FileWrite>) -> Vec<FileWrite> {
+    // Beyond 4 files (never planned today) the permutations are not tried.
+    if writes.len() < 2 || writes.len() > 4 {
+        return writes;
+    }
+    let starts = |prefix: Vec<&FileWrite>| {
+        let prefix: Vec<FileWrite> = prefix.into_iter().cloned().collect();
+        daemon::build_configs(&with_writes(snap, &prefix))
+            .get(index)
+            .is_some_and(|m| m.next_start.config.as_ref().is_ok_and(|e| !e.has_fatal()))
+    };
+    permutations(writes.len())
+        .into_iter()
+        .find(|order| {
+            (1..order.len()).all(|k| starts(order[..k].iter().map(|&i| &writes[i]).collect()))
+        })
+        .map(|order| order.into_iter().map(|i| writes[i].clone()).collect())
+        .unwrap_or(writes)
+}
+
+/// Every order of `0..n`, the identity first (lexicographic).
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for first in 0..n {
+        for rest in permutations(n - 1) {
+            let mut p = vec![first];
+            p.extend(rest.into_iter().map(|i| if i >= first { i + 1 } else { i }));
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// What a rule's placed changes need from a running daemon.
@@ -1014,3 +1058,6 @@ pub fn append_exec_word(text: &str, line: usize, word: &str) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests;
