@@ -507,16 +507,6 @@ fn fix(a: FixArgs) -> Result<i32, String> {
     use crate::fix::{plan, run, spec::FixInputs};
     let policy = a.target.load_policy()?;
     let copts = collect_options(&a.target, &policy);
-    let mut snap = collect::collect(&copts).map_err(|e| e.to_string())?;
-    let inputs = FixInputs {
-        authz_plugin: a.authz_plugin.clone(),
-        tls_ca: a.tls_ca.clone(),
-        tls_cert: a.tls_cert.clone(),
-        tls_key: a.tls_key.clone(),
-        syslog_address: a.syslog_address.clone(),
-        userns_remap: a.userns_remap.clone(),
-    };
-    collect::read_extra(&mut snap, &plan::wanted(&inputs));
     let (backup_root, lock_path) = run::default_paths(a.target.root.as_deref());
     let backup_root = a.backup_dir.clone().unwrap_or(backup_root);
     let lock_path = match (&a.backup_dir, &a.target.root) {
@@ -531,11 +521,27 @@ fn fix(a: FixArgs) -> Result<i32, String> {
         wait: Duration::from_secs(a.wait_secs.clamp(1, 3600)),
         backup_root,
         lock_path,
-        collect: copts,
+        collect: copts.clone(),
     };
+    // Before anything is read: what is planned is what is on disk.
+    let lock = if a.apply || a.rollback {
+        Some(run::lock(&ropts)?)
+    } else {
+        None
+    };
+    let mut snap = collect::collect(&copts).map_err(|e| e.to_string())?;
+    let inputs = FixInputs {
+        authz_plugin: a.authz_plugin.clone(),
+        tls_ca: a.tls_ca.clone(),
+        tls_cert: a.tls_cert.clone(),
+        tls_key: a.tls_key.clone(),
+        syslog_address: a.syslog_address.clone(),
+        userns_remap: a.userns_remap.clone(),
+    };
+    collect::read_extra(&mut snap, &plan::wanted(&inputs));
     let mut out = std::io::stdout().lock();
-    if a.rollback {
-        return run::rollback(&snap, &ropts, &mut out);
+    if let (true, Some(l)) = (a.rollback, &lock) {
+        return run::rollback(&snap, &ropts, l, &mut out);
     }
     // Every fixable rule of the profile and policy, unless --rule names some.
     let profile = a.target.profile(&policy);
@@ -558,7 +564,7 @@ fn fix(a: FixArgs) -> Result<i32, String> {
         force: a.force,
         inputs,
     };
-    run::fix(&snap, &popts, &ropts, &mut out)
+    run::fix(&snap, &popts, &ropts, lock.as_ref(), &mut out)
 }
 
 fn check(a: CheckArgs) -> Result<i32, String> {

@@ -15,6 +15,19 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// How long a run waits for another dockhard to finish.
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Take the lock of `fix --apply` and `fix --rollback` (see [`fix`]).
+pub fn lock(opts: &RunOptions) -> Result<Lock, String> {
+    std::fs::create_dir_all(&opts.backup_root)
+        .map_err(|e| format!("create directory {}: {e}", opts.backup_root.display()))?;
+    if let Some(parent) = opts.lock_path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    Lock::acquire_timeout(&opts.lock_path, LOCK_WAIT).map_err(|e| e.to_string())
+}
+
 /// Exit codes of `fix`.
 pub const EXIT_DONE: i32 = 0;
 /// Refused, rolled back, or a rule still fails.
@@ -405,10 +418,16 @@ fn confirm(w: &mut dyn Write) -> bool {
 }
 
 /// `dockhard fix` on a collected snapshot. Returns the exit code.
+///
+/// With `--apply` the caller holds [`lock`], taken before `snap` was
+/// collected: a run that waited for another one plans from the files that
+/// one left (not from what it read before), so no change is lost and no
+/// change is made twice.
 pub fn fix(
     snap: &Snapshot,
     popts: &PlanOptions,
     opts: &RunOptions,
+    lock: Option<&Lock>,
     w: &mut dyn Write,
 ) -> Result<i32, String> {
     let models = daemon::build_configs(snap);
@@ -472,13 +491,9 @@ pub fn fix(
         out(w, "not confirmed: nothing written");
         return Ok(EXIT_FAILED);
     }
-    std::fs::create_dir_all(&opts.backup_root)
-        .map_err(|e| format!("{}: {e}", opts.backup_root.display()))?;
-    if let Some(parent) = opts.lock_path.parent() {
-        let _ = std::fs::create_dir_all(parent);
+    if lock.is_none() {
+        return Err("fix --apply without the lock".into());
     }
-    let _lock = Lock::acquire_timeout(&opts.lock_path, Duration::from_secs(5))
-        .map_err(|e| e.to_string())?;
     let root = snap.root.as_deref();
     let paths: Vec<PathBuf> = plan
         .writes
@@ -580,12 +595,14 @@ fn mark_rolled_back(dir: &Path) {
     let _ = std::fs::write(dir.join(ROLLED_BACK), b"");
 }
 
-/// `dockhard fix --rollback`: restore the last change set and restart.
-pub fn rollback(snap: &Snapshot, opts: &RunOptions, w: &mut dyn Write) -> Result<i32, String> {
-    std::fs::create_dir_all(&opts.backup_root)
-        .map_err(|e| format!("{}: {e}", opts.backup_root.display()))?;
-    let _lock = Lock::acquire_timeout(&opts.lock_path, Duration::from_secs(5))
-        .map_err(|e| e.to_string())?;
+/// `dockhard fix --rollback`: restore the last change set and restart. The
+/// caller holds [`lock`] (taken before `snap` was collected).
+pub fn rollback(
+    snap: &Snapshot,
+    opts: &RunOptions,
+    _lock: &Lock,
+    w: &mut dyn Write,
+) -> Result<i32, String> {
     let set = apply::latest_backup(&opts.backup_root)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no change set in {}", opts.backup_root.display()))?;
