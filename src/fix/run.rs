@@ -382,6 +382,15 @@ fn verify(
     }
 }
 
+/// Whether the pidfile still names `pid` and that process exists.
+fn still_runs(pidfile: &str, pid: u32) -> bool {
+    pid_from_file(pidfile) == Some(pid)
+        && libc::pid_t::try_from(pid).is_ok_and(|p| {
+            // SAFETY: kill(2) with signal 0 on a positive pid only checks it.
+            p > 0 && unsafe { libc::kill(p, 0) } == 0
+        })
+}
+
 /// Wait for `/_ping` of the daemon named by the pidfile (after a rollback).
 fn wait_up(opts: &RunOptions, pidfile: &str) -> Result<u32, String> {
     let deadline = Instant::now() + opts.wait;
@@ -506,13 +515,24 @@ pub fn fix(
         let set = apply::backup(&paths, &opts.backup_root).map_err(|e| e.to_string())?;
         out(w, format!("backup: {}", set.dir.display()));
         for (x, p) in plan.writes.iter().zip(&paths) {
-            if let Some(parent) = p.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("{}: {e}", parent.display()))?;
+            let written = match p.parent() {
+                Some(parent) => std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("write: create directory {}: {e}", parent.display())),
+                None => Ok(()),
             }
-            if let Err(e) = apply::atomic_write(p, x.new.as_bytes()) {
-                let _ = apply::restore(&set.dir);
-                return Err(format!("{e} (the files written so far were restored)"));
+            .and_then(|()| apply::atomic_write(p, x.new.as_bytes()).map_err(|e| e.to_string()));
+            if let Err(e) = written {
+                return Err(match apply::restore(&set.dir) {
+                    Ok(_) => {
+                        // Nothing changed: no change set to roll back.
+                        let _ = std::fs::remove_dir_all(&set.dir);
+                        format!("{e} (nothing was changed: the files written so far were restored)")
+                    }
+                    Err(r) => format!(
+                        "{e}; restoring the files written so far failed too: {r} (the backups are in {})",
+                        set.dir.display()
+                    ),
+                });
             }
             out(w, format!("wrote {}", p.display()));
         }
@@ -576,13 +596,30 @@ pub fn fix(
             } else {
                 Action::Restart
             };
-            act(&how, again, units_changed)?;
-            match wait_up(opts, &pidfile) {
-                Ok(pid) => out(
+            match act(&how, again, units_changed) {
+                Ok(()) => match wait_up(opts, &pidfile) {
+                    Ok(pid) => out(
+                        w,
+                        format!(
+                            "rolled back: dockerd pid {pid} runs with the previous configuration"
+                        ),
+                    ),
+                    Err(e) => out(w, format!("rolled back the files, but {e}")),
+                },
+                // The old daemon still runs when it was never restarted.
+                Err(e) if plan.action == Action::Restart && still_runs(&pidfile, old_pid) => out(
                     w,
-                    format!("rolled back: dockerd pid {pid} runs with the previous configuration"),
+                    format!(
+                        "rolled back the files; {e} again, but dockerd pid {old_pid} was not restarted: it runs with the previous configuration"
+                    ),
                 ),
-                Err(e) => out(w, format!("rolled back the files, but {e}")),
+                Err(e) => out(
+                    w,
+                    format!(
+                        "rolled back the files, but {e} again: {} dockerd yourself so that it runs with them",
+                        plan.action.as_str()
+                    ),
+                ),
             }
             Ok(EXIT_FAILED)
         }
