@@ -420,27 +420,29 @@ fn merge(a: MergeArgs) -> Result<i32, String> {
 /// Read a JSON report written by `dockhard check --format json`.
 pub fn read_report(path: &Path) -> Result<Report, String> {
     let bytes = read_bounded(path, "report")?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{}: not a dockhard JSON report: {e}", path.display()))?;
+    parse_report(&path.display().to_string(), &bytes)
+}
+
+/// A JSON report from its bytes; `name` (the file) starts every error.
+pub fn parse_report(name: &str, bytes: &[u8]) -> Result<Report, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("{name}: not a dockhard JSON report: {e}"))?;
     match value.get("schema").and_then(|s| s.as_str()) {
         Some(report::REPORT_SCHEMA) => {}
         Some(other) => {
             return Err(format!(
-                "{}: schema `{other}` is not a dockhard report (expected `{}`)",
-                path.display(),
+                "{name}: schema `{other}` is not a dockhard report (expected `{}`)",
                 report::REPORT_SCHEMA
             ));
         }
         None => {
             return Err(format!(
-                "{}: not a dockhard report (no `schema`; expected `{}`)",
-                path.display(),
+                "{name}: not a dockhard report (no `schema`; expected `{}`)",
                 report::REPORT_SCHEMA
             ));
         }
     }
-    serde_json::from_value(value)
-        .map_err(|e| format!("{}: not a dockhard report: {e}", path.display()))
+    serde_json::from_value(value).map_err(|e| format!("{name}: not a dockhard report: {e}"))
 }
 
 fn gather(t: &TargetArgs, policy: &crate::policy::Policy) -> Result<Snapshot, String> {
@@ -472,12 +474,16 @@ fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>, String> {
 /// Read a snapshot written by `dockhard collect`.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
     let bytes = read_bounded(path, "snapshot")?;
-    let snap: Snapshot = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{}: not a dockhard snapshot: {e}", path.display()))?;
+    parse_snapshot(&path.display().to_string(), &bytes)
+}
+
+/// A snapshot from its bytes; `name` (the file) starts every error.
+pub fn parse_snapshot(name: &str, bytes: &[u8]) -> Result<Snapshot, String> {
+    let snap: Snapshot = serde_json::from_slice(bytes)
+        .map_err(|e| format!("{name}: not a dockhard snapshot: {e}"))?;
     if snap.schema != SNAPSHOT_SCHEMA {
         return Err(format!(
-            "{}: snapshot schema `{}` is not supported (expected `{SNAPSHOT_SCHEMA}`)",
-            path.display(),
+            "{name}: snapshot schema `{}` is not supported (expected `{SNAPSHOT_SCHEMA}`)",
             snap.schema
         ));
     }

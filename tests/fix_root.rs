@@ -475,3 +475,108 @@ fn rollback_restores_the_last_change_set() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("already rolled back"), "{out}");
 }
+
+/// A tree for [`a_plan_applied_twice_changes_nothing_the_second_time`]: the
+/// debian fixture with an ExecStart= drop-in holding `flags` and a
+/// daemon.json holding `members`.
+fn random_tree(flags: &[&str], members: &[(&str, &str)]) -> tempfile::TempDir {
+    let dropin = format!(
+        "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// {}\n",
+        flags.join(" ")
+    );
+    let body: Vec<String> = members
+        .iter()
+        .map(|(k, v)| format!("  {k:?}: {v}"))
+        .collect();
+    let json = format!("{{\n{}\n}}\n", body.join(",\n"));
+    root(
+        Some("debian"),
+        &[
+            (
+                "/etc/systemd/system/docker.service.d/override.conf",
+                &dropin,
+            ),
+            ("/etc/docker/daemon.json", &json),
+        ],
+    )
+}
+
+/// Every file under `root`, with its bytes (backups are kept elsewhere).
+fn tree_state(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, &mut out);
+    out
+}
+
+const FLAG_POOL: &[&str] = &[
+    "--icc=true",
+    "--icc=false",
+    "--userland-proxy",
+    "--userland-proxy=false",
+    "--live-restore=false",
+    "--experimental",
+    "--log-driver=json-file",
+    "--log-opt max-size=10m",
+    "--debug",
+];
+const MEMBER_POOL: &[(&str, &str)] = &[
+    ("icc", "true"),
+    ("icc", "false"),
+    ("live-restore", "false"),
+    ("userland-proxy", "true"),
+    ("experimental", "true"),
+    ("log-driver", "\"local\""),
+    ("log-opts", "{\"max-size\": \"10m\", \"max-file\": \"3\"}"),
+    ("debug", "false"),
+    ("log-level", "\"info\""),
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+    /// On random flag/file combinations and every method: `fix --apply`
+    /// writes exactly its dry run, and a second `fix --apply` changes
+    /// nothing (no write, no backup, the same bytes everywhere). A refused
+    /// plan writes nothing at all.
+    #[test]
+    fn a_plan_applied_twice_changes_nothing_the_second_time(
+        flags in proptest::sample::subsequence(FLAG_POOL, 0..=4),
+        members in proptest::sample::subsequence(MEMBER_POOL, 0..=4),
+        method in proptest::sample::select(&["auto", "daemon-json", "dropin", "unit"][..]),
+    ) {
+        let r = random_tree(&flags, &members);
+        let backups = tempfile::tempdir().unwrap();
+        let bdir = backups.path().to_str().unwrap().to_string();
+        let mut args = SEED.to_vec();
+        args.extend(["--method", method, "--backup-dir", &bdir]);
+        let before = tree_state(r.path());
+        let (code, dry) = fix(r.path(), &args);
+        let mut apply = args.clone();
+        apply.extend(["--apply", "--yes"]);
+        if code != 0 {
+            let (acode, applied) = fix(r.path(), &apply);
+            proptest::prop_assert_ne!(acode, 0, "dry run refused but --apply did not: {}", applied);
+            proptest::prop_assert_eq!(&tree_state(r.path()), &before, "a refused plan wrote: {}", applied);
+            return Ok(());
+        }
+        let (code, applied) = fix(r.path(), &apply);
+        proptest::prop_assert_eq!(code, 0, "{}\n{}", dry, applied);
+        let once = tree_state(r.path());
+        let changed: Vec<_> = once.keys().filter(|p| before.get(*p) != once.get(*p)).collect();
+        proptest::prop_assert_eq!(changed.len(), diff_paths(&diff_of(&dry)).len(), "{}", dry);
+        let (code, again) = fix(r.path(), &apply);
+        proptest::prop_assert_eq!(code, 0, "{}", again);
+        proptest::prop_assert!(again.contains("nothing to do"), "second apply: {}", again);
+        proptest::prop_assert!(!again.contains("backup:"), "{}", again);
+        proptest::prop_assert_eq!(&tree_state(r.path()), &once, "the second apply changed a file");
+    }
+}
