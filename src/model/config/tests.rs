@@ -1024,9 +1024,10 @@ proptest! {
     /// lines and daemon.json files over eight options of every kind:
     /// scalar flags given twice: the last wins; list flags add up; map flags
     /// merge by key (last wins); duplicate file keys are decoded in order as
-    /// Go's encoding/json does (a later `null` leaves a string as it was,
-    /// empties a list or map, and gives a boolean its default; a later map
-    /// adds to the earlier one); a key given both as a flag and in the file
+    /// Go's encoding/json does, then completed from the flags by mergo (a
+    /// later `null` leaves a string or a `true` as it was, gives a `false`
+    /// its default, empties a list or map; a later map adds to the earlier
+    /// one: all verified on dockerd 20.10); a key given both as a flag and in the file
     /// (even as `null`) is a start failure, and so is a value of the wrong
     /// type in any occurrence.
     #[test]
@@ -1055,10 +1056,15 @@ proptest! {
             match (OPTS[u.opt], v) {
                 // Go's decoder saves the first type error and goes on.
                 (_, Err(())) => bad_type = true,
-                // Booleans go through the flag (`flag.Set("<nil>")` fails
-                // for null): the last occurrence wins, null is the default.
-                (Opt::Bool(..), Ok(v)) => *slot = v,
-                // null into a string is a no-op: the last non-null wins.
+                // null into a Go bool or string is a no-op, and mergo then
+                // fills a zero value (false) from the flag, whose default
+                // stays (`flag.Set("<nil>")` fails): an earlier `true` or
+                // string stays, an earlier `false` gives the default.
+                (Opt::Bool(..), Ok(None)) => {
+                    if *slot != Some(Want::Bool(true)) {
+                        *slot = None;
+                    }
+                }
                 (Opt::Str(..), Ok(None)) => {}
                 // null into a slice or map sets it to nil.
                 (Opt::List(..) | Opt::Map(..), Ok(None)) => *slot = None,
@@ -1095,4 +1101,35 @@ proptest! {
             }
         }
     }
+}
+
+/// Duplicates with `null`, as dockerd 20.10 ran them (LoggingDriver,
+/// Labels and LiveRestoreEnabled from /info, a container's LogConfig).
+#[test]
+fn a_later_null_is_decoded_as_go_does() {
+    let e = eff(
+        &[],
+        Some(
+            r#"{"log-driver": "local", "log-driver": null, "labels": ["a=1"], "labels": null,
+                "log-opts": {"max-size": "10m"}, "log-opts": {"max-file": "3"},
+                "live-restore": true, "live-restore": null, "icc": false, "icc": null}"#,
+        ),
+    );
+    assert!(fatal_messages(&e).is_empty(), "{:?}", e.problems);
+    assert_eq!(e.string("log-driver").0.as_deref(), Some("local"));
+    assert!(e.list("labels").is_empty());
+    let opts: Vec<_> = e
+        .map("log-opts")
+        .into_iter()
+        .map(|(k, (v, _))| (k, v))
+        .collect();
+    assert_eq!(
+        opts,
+        [
+            ("max-file".into(), "3".into()),
+            ("max-size".into(), "10m".into())
+        ]
+    );
+    assert!(e.bool("live-restore").0);
+    assert!(e.bool("icc").0, "false then null: the default");
 }
