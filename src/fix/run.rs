@@ -448,7 +448,7 @@ pub fn fix(
         ));
     }
     out(w, render_plan(&plan));
-    let diff = plan.diff();
+    let diff = super::diff::mask_secrets(&plan.diff());
     if !diff.is_empty() {
         let _ = write!(w, "{diff}");
     }
