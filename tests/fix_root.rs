@@ -606,3 +606,57 @@ fn a_plan_applied_twice_changes_nothing_the_second_time() {
         applied.get()
     );
 }
+
+/// A file changed by someone else while `fix --apply` waited for the lock:
+/// the plan was made from the old text, so nothing is written (writing it
+/// would undo the other change), and the error names the file.
+#[test]
+fn a_file_changed_while_waiting_for_the_lock_is_not_overwritten() {
+    let r = root(Some("debian"), &[]);
+    let backups = tempfile::tempdir().unwrap();
+    let lock_path = backups.path().join("dockhard.lock");
+    let held = dockhard::fix::apply::Lock::acquire(&lock_path).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dockhard"))
+        .arg("fix")
+        .arg("--root")
+        .arg(r.path())
+        .args(SEED)
+        .args(["--apply", "--yes", "--backup-dir"])
+        .arg(backups.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the plan is printed (its diff), dockhard is waiting for the lock:
+    // the other writer changes the file now.
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.starts_with("+++ ") && line.contains("daemon.json") {
+                return seen;
+            }
+        }
+        seen
+    });
+    let seen = reader.join().unwrap();
+    assert!(seen.contains("+++ "), "no plan printed: {seen}");
+    let json = r.path().join("etc/docker/daemon.json");
+    let theirs = "{\"debug\": true}\n";
+    std::fs::write(&json, theirs).unwrap();
+    drop(held);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{seen}{stderr}");
+    assert!(
+        stderr.contains("daemon.json changed since the plan was made"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), theirs);
+}
