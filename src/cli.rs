@@ -373,7 +373,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             let mut text = serde_json::to_string_pretty(&snap)
                 .map_err(|e| format!("cannot serialize the snapshot: {e}"))?;
             text.push('\n');
-            write_output(Some(&a.output), &text)?;
+            write_output_mode(Some(&a.output), &text, 0o600)?;
             Ok(EXIT_OK)
         }
         Command::Fix(a) => fix(a),
@@ -420,27 +420,29 @@ fn merge(a: MergeArgs) -> Result<i32, String> {
 /// Read a JSON report written by `dockhard check --format json`.
 pub fn read_report(path: &Path) -> Result<Report, String> {
     let bytes = read_bounded(path, "report")?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{}: not a dockhard JSON report: {e}", path.display()))?;
+    parse_report(&path.display().to_string(), &bytes)
+}
+
+/// A JSON report from its bytes; `name` (the file) starts every error.
+pub fn parse_report(name: &str, bytes: &[u8]) -> Result<Report, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("{name}: not a dockhard JSON report: {e}"))?;
     match value.get("schema").and_then(|s| s.as_str()) {
         Some(report::REPORT_SCHEMA) => {}
         Some(other) => {
             return Err(format!(
-                "{}: schema `{other}` is not a dockhard report (expected `{}`)",
-                path.display(),
+                "{name}: schema `{other}` is not a dockhard report (expected `{}`)",
                 report::REPORT_SCHEMA
             ));
         }
         None => {
             return Err(format!(
-                "{}: not a dockhard report (no `schema`; expected `{}`)",
-                path.display(),
+                "{name}: not a dockhard report (no `schema`; expected `{}`)",
                 report::REPORT_SCHEMA
             ));
         }
     }
-    serde_json::from_value(value)
-        .map_err(|e| format!("{}: not a dockhard report: {e}", path.display()))
+    serde_json::from_value(value).map_err(|e| format!("{name}: not a dockhard report: {e}"))
 }
 
 fn gather(t: &TargetArgs, policy: &crate::policy::Policy) -> Result<Snapshot, String> {
@@ -472,12 +474,16 @@ fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>, String> {
 /// Read a snapshot written by `dockhard collect`.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
     let bytes = read_bounded(path, "snapshot")?;
-    let snap: Snapshot = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{}: not a dockhard snapshot: {e}", path.display()))?;
+    parse_snapshot(&path.display().to_string(), &bytes)
+}
+
+/// A snapshot from its bytes; `name` (the file) starts every error.
+pub fn parse_snapshot(name: &str, bytes: &[u8]) -> Result<Snapshot, String> {
+    let snap: Snapshot = serde_json::from_slice(bytes)
+        .map_err(|e| format!("{name}: not a dockhard snapshot: {e}"))?;
     if snap.schema != SNAPSHOT_SCHEMA {
         return Err(format!(
-            "{}: snapshot schema `{}` is not supported (expected `{SNAPSHOT_SCHEMA}`)",
-            path.display(),
+            "{name}: snapshot schema `{}` is not supported (expected `{SNAPSHOT_SCHEMA}`)",
             snap.schema
         ));
     }
@@ -628,7 +634,14 @@ fn color_wanted(output: Option<&Path>) -> bool {
 }
 
 /// Write to FILE atomically (temporary file, then rename), or to stdout.
+/// Reports are written 0644; see [`write_file`].
 fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
+    write_output_mode(path, text, 0o644)
+}
+
+/// Like [`write_output`] with the mode of a new FILE (0600 for a snapshot:
+/// it holds the configuration files verbatim).
+fn write_output_mode(path: Option<&Path>, text: &str, mode: u32) -> Result<(), String> {
     match path {
         None => {
             let mut out = std::io::stdout().lock();
@@ -636,24 +649,48 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
                 .and_then(|_| out.flush())
                 .map_err(|e| format!("standard output: {e}"))
         }
-        Some(p) if p.as_os_str() == "-" => write_output(None, text),
-        Some(p) => {
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let name = p
-                .file_name()
-                .ok_or_else(|| format!("{}: not a file name", p.display()))?;
-            let tmp = dir.join(format!(".{}.dockhard-tmp", name.to_string_lossy()));
-            let res = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, p));
-            if let Err(e) = res {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(format!("{}: {e}", p.display()));
-            }
-            Ok(())
-        }
+        Some(p) if p.as_os_str() == "-" => write_output_mode(None, text, mode),
+        Some(p) => write_file(p, text, mode),
     }
+}
+
+/// The temporary file is new (`O_CREAT|O_EXCL|O_NOFOLLOW`, a name no one
+/// can have prepared: pid and a counter), so a symbolic link planted in a
+/// shared directory such as /tmp is never followed; it is renamed over
+/// FILE (which replaces a link at FILE rather than writing through it).
+fn write_file(p: &Path, text: &str, mode: u32) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = p
+        .file_name()
+        .ok_or_else(|| format!("{}: not a file name", p.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.dockhard-{}-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let res = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        })
+        .and_then(|_| std::fs::rename(&tmp, p));
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{}: {e}", p.display()));
+    }
+    Ok(())
 }
 
 /// `dockhard rules` in the given format.

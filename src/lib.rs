@@ -8,6 +8,8 @@ pub mod audit;
 pub mod cli;
 pub mod collect;
 pub mod fix;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 pub mod parse;
 pub mod policy;

@@ -265,3 +265,51 @@ fn certificate_expiry_is_judged_at_collection_time() {
         "{early:#}"
     );
 }
+
+/// An output path that is a symbolic link (planted in a shared directory)
+/// is replaced, never written through; a snapshot is 0600, a report 0644.
+#[test]
+fn outputs_never_write_through_a_planted_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let snap = dir.path().join("snap.json");
+    std::os::unix::fs::symlink(&victim, &snap).unwrap();
+    dockhard()
+        .args(["collect", "--root", &fixture("debian"), "-o"])
+        .arg(&snap)
+        .assert()
+        .code(0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let md = std::fs::symlink_metadata(&snap).unwrap();
+    assert!(md.file_type().is_file(), "the link was not replaced");
+    assert_eq!(md.permissions().mode() & 0o777, 0o600);
+    let report = dir.path().join("r.json");
+    std::os::unix::fs::symlink(&victim, &report).unwrap();
+    dockhard()
+        .args([
+            "check",
+            "--root",
+            &fixture("debian"),
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(&report)
+        .assert()
+        .code(1);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let md = std::fs::symlink_metadata(&report).unwrap();
+    assert!(md.file_type().is_file());
+    assert_eq!(
+        md.permissions().mode() & 0o022,
+        0,
+        "not group/world writable"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        3,
+        "a temporary file was left"
+    );
+}

@@ -475,3 +475,188 @@ fn rollback_restores_the_last_change_set() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("already rolled back"), "{out}");
 }
+
+/// A tree for [`a_plan_applied_twice_changes_nothing_the_second_time`]: the
+/// debian fixture with an ExecStart= drop-in holding `flags` and a
+/// daemon.json holding `members`.
+fn random_tree(flags: &[&str], members: &[(&str, &str)]) -> tempfile::TempDir {
+    let dropin = format!(
+        "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// {}\n",
+        flags.join(" ")
+    );
+    let body: Vec<String> = members
+        .iter()
+        .map(|(k, v)| format!("  {k:?}: {v}"))
+        .collect();
+    let json = format!("{{\n{}\n}}\n", body.join(",\n"));
+    root(
+        Some("debian"),
+        &[
+            (
+                "/etc/systemd/system/docker.service.d/override.conf",
+                &dropin,
+            ),
+            ("/etc/docker/daemon.json", &json),
+        ],
+    )
+}
+
+/// Every file under `root`, with its bytes (backups are kept elsewhere).
+fn tree_state(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, &mut out);
+    out
+}
+
+const FLAG_POOL: &[&str] = &[
+    "--icc=true",
+    "--icc=false",
+    "--userland-proxy",
+    "--userland-proxy=false",
+    "--live-restore=false",
+    "--experimental",
+    "--log-driver=json-file",
+    "--log-opt max-size=10m",
+    "--debug",
+];
+const MEMBER_POOL: &[(&str, &str)] = &[
+    ("icc", "true"),
+    ("icc", "false"),
+    ("live-restore", "false"),
+    ("userland-proxy", "true"),
+    ("experimental", "true"),
+    ("log-driver", "\"local\""),
+    ("log-opts", "{\"max-size\": \"10m\", \"max-file\": \"3\"}"),
+    ("debug", "false"),
+    ("log-level", "\"info\""),
+];
+
+/// On random flag/file combinations and every method: `fix --apply`
+/// writes exactly the files of its dry run, and a second `fix --apply`
+/// changes nothing (no write, no backup, the same bytes everywhere). A
+/// refused plan writes nothing at all. Most cases must really apply.
+#[test]
+fn a_plan_applied_twice_changes_nothing_the_second_time() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let applied = std::cell::Cell::new(0u32);
+    let strategy = (
+        proptest::sample::subsequence(FLAG_POOL, 0..=4),
+        proptest::sample::subsequence(MEMBER_POOL, 0..=4),
+        proptest::sample::select(&["auto", "daemon-json", "dropin", "unit"][..]),
+    );
+    let mut runner = TestRunner::new(Config::with_cases(16));
+    let result = runner.run(&strategy, |(flags, members, method)| {
+        let r = random_tree(&flags, &members);
+        let backups = tempfile::tempdir().unwrap();
+        let bdir = backups.path().to_str().unwrap().to_string();
+        let mut args = SEED.to_vec();
+        args.extend(["--method", method, "--backup-dir", &bdir]);
+        let before = tree_state(r.path());
+        let (code, dry) = fix(r.path(), &args);
+        let mut apply = args.clone();
+        apply.extend(["--apply", "--yes"]);
+        if code != 0 {
+            let (acode, applied) = fix(r.path(), &apply);
+            prop_assert_ne!(acode, 0, "dry run refused but --apply did not: {}", applied);
+            prop_assert_eq!(
+                &tree_state(r.path()),
+                &before,
+                "a refused plan wrote: {}",
+                applied
+            );
+            return Ok(());
+        }
+        let (code, out) = fix(r.path(), &apply);
+        prop_assert_eq!(code, 0, "{}\n{}", dry, out);
+        let once = tree_state(r.path());
+        let changed = once
+            .keys()
+            .filter(|p| before.get(*p) != once.get(*p))
+            .count();
+        prop_assert_eq!(changed, diff_paths(&diff_of(&dry)).len(), "{}", dry);
+        let (code, again) = fix(r.path(), &apply);
+        prop_assert_eq!(code, 0, "{}", again);
+        prop_assert!(again.contains("nothing to do"), "second apply: {}", again);
+        prop_assert!(!again.contains("backup:"), "{}", again);
+        prop_assert_eq!(
+            &tree_state(r.path()),
+            &once,
+            "the second apply changed a file"
+        );
+        applied.set(applied.get() + 1);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(
+        applied.get() >= 8,
+        "only {} of 16 cases applied a plan",
+        applied.get()
+    );
+}
+
+/// A file changed by someone else while `fix --apply` waited for the lock:
+/// the plan was made from the old text, so nothing is written (writing it
+/// would undo the other change), and the error names the file.
+#[test]
+fn a_file_changed_while_waiting_for_the_lock_is_not_overwritten() {
+    let r = root(Some("debian"), &[]);
+    let backups = tempfile::tempdir().unwrap();
+    let lock_path = backups.path().join("dockhard.lock");
+    let held = dockhard::fix::apply::Lock::acquire(&lock_path).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dockhard"))
+        .arg("fix")
+        .arg("--root")
+        .arg(r.path())
+        .args(SEED)
+        .args(["--apply", "--yes", "--backup-dir"])
+        .arg(backups.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the plan is printed (its diff), dockhard is waiting for the lock:
+    // the other writer changes the file now.
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.starts_with("+++ ") && line.contains("daemon.json") {
+                return seen;
+            }
+        }
+        seen
+    });
+    let seen = reader.join().unwrap();
+    assert!(seen.contains("+++ "), "no plan printed: {seen}");
+    let json = r.path().join("etc/docker/daemon.json");
+    let theirs = "{\"debug\": true}\n";
+    std::fs::write(&json, theirs).unwrap();
+    drop(held);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{seen}{stderr}");
+    assert!(
+        stderr.contains("daemon.json changed since the plan was made"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), theirs);
+}

@@ -56,7 +56,10 @@ pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
                 ..ApiCall::default()
             };
             match serde_json::from_slice::<serde_json::Value>(&r.body) {
-                Ok(v) if (200..300).contains(&r.status) => c.body = Some(v),
+                Ok(mut v) if (200..300).contains(&r.status) => {
+                    super::redact::api_body(path, &mut v);
+                    c.body = Some(v)
+                }
                 Ok(v) => {
                     let msg = v
                         .get("message")

@@ -20,6 +20,7 @@ pub mod files;
 pub mod http;
 pub mod probe;
 pub mod procfs;
+pub mod redact;
 
 use files::Fs;
 use procfs::{Identity, Proc};

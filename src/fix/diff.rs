@@ -168,3 +168,139 @@ mod tests {
         }
     }
 }
+
+/// Words that mark a key or flag value as a secret (lower case):
+/// `splunk-token`, `*-password`, `gelf-...-secret`, `api-key`, ...
+const SECRET_WORDS: &[&str] = &[
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "apikey",
+    "api-key",
+    "credential",
+];
+
+/// The diff as printed: the values of secret-named keys (`"splunk-token":
+/// "..."`, `--log-opt splunk-token=...`) and URL passwords
+/// (`https://user:...@host`) replaced by `<redacted>`. What is written is
+/// the real text; only what is shown is masked.
+pub fn mask_secrets(text: &str) -> String {
+    text.split_inclusive('\n').map(mask_line).collect()
+}
+
+fn mask_line(line: &str) -> String {
+    let lower = line.to_ascii_lowercase();
+    // Byte ranges of values to hide.
+    let mut hide: Vec<(usize, usize)> = Vec::new();
+    for w in SECRET_WORDS {
+        let mut from = 0;
+        while let Some(i) = lower.get(from..).and_then(|s| s.find(w)) {
+            let at = from + i + w.len();
+            from = at;
+            // The rest of the key: letters, digits, `-`, `_`, `.`.
+            let key_end = at
+                + line[at..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+                    .unwrap_or(line.len() - at);
+            let rest = &line[key_end..];
+            if let Some(r) = rest.strip_prefix('=') {
+                let start = key_end + 1;
+                let len = r
+                    .find([' ', '\t', '"', '\'', '\n', '\r', '\\'])
+                    .unwrap_or(r.len());
+                hide.push((start, start + len));
+            } else if let Some(r) = rest.strip_prefix('"') {
+                let r2 = r.trim_start_matches([' ', '\t']);
+                if let Some(r3) = r2.strip_prefix(':') {
+                    let r4 = r3.trim_start_matches([' ', '\t']);
+                    if let Some(v) = r4.strip_prefix('"') {
+                        let start = line.len() - v.len();
+                        hide.push((start, start + json_string_len(v)));
+                    }
+                }
+            }
+        }
+    }
+    // URL passwords.
+    let mut from = 0;
+    while let Some(i) = line.get(from..).and_then(|s| s.find("://")) {
+        let start = from + i + 3;
+        from = start;
+        let end = start
+            + line[start..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '/' | '?' | '#'))
+                .unwrap_or(line.len() - start);
+        let authority = &line[start..end];
+        if let Some(at) = authority.rfind('@') {
+            if let Some(colon) = authority[..at].find(':') {
+                hide.push((start + colon + 1, start + at));
+            }
+        }
+    }
+    if hide.is_empty() {
+        return line.to_string();
+    }
+    hide.sort_unstable();
+    let mut out = String::with_capacity(line.len());
+    let mut pos = 0;
+    for (s, e) in hide {
+        if s < pos || e <= s {
+            continue;
+        }
+        out.push_str(&line[pos..s]);
+        out.push_str("<redacted>");
+        pos = e;
+    }
+    out.push_str(&line[pos..]);
+    out
+}
+
+/// Bytes of a JSON string body up to (not including) its closing quote.
+fn json_string_len(s: &str) -> usize {
+    let mut esc = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if esc => esc = false,
+            '\\' => esc = true,
+            '"' => return i,
+            _ => {}
+        }
+    }
+    s.len()
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn secret_values_are_masked_in_what_is_shown() {
+        let d = "-{\"log-opts\": {\"splunk-token\": \"SECRET\\\"X\", \"splunk-url\": \"https://u:PW@h:8088/x\"}}\n\
+                 +ExecStart=/usr/bin/dockerd --log-opt splunk-token=SECRET2 --log-opt tag=web\n \"registry-mirrors\": [\"https://bob@m\"]\n";
+        let m = mask_secrets(d);
+        assert_eq!(
+            m,
+            "-{\"log-opts\": {\"splunk-token\": \"<redacted>\", \"splunk-url\": \"https://u:<redacted>@h:8088/x\"}}\n\
+             +ExecStart=/usr/bin/dockerd --log-opt splunk-token=<redacted> --log-opt tag=web\n \"registry-mirrors\": [\"https://bob@m\"]\n"
+        );
+        assert_eq!(mask_secrets("+{\"icc\": false}\n"), "+{\"icc\": false}\n");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_keeps_lines(t in any::<String>()) {
+            let m = mask_secrets(&t);
+            prop_assert_eq!(m.matches('\n').count(), t.matches('\n').count());
+        }
+
+        #[test]
+        fn a_token_never_shows(secret in "[A-Za-z0-9]{8,16}", key in prop::sample::select(vec!["splunk-token", "gelf-password", "X-Api-Key", "awslogs-credentials"])) {
+            for line in [format!(" \"{key}\": \"{secret}\",\n"), format!("+ExecStart=/d --log-opt {key}={secret}\n"), format!("\"url\": \"tcp://a:{secret}@h\"\n")] {
+                let m = mask_secrets(&line);
+                prop_assert!(!m.contains(&secret), "{}", m);
+            }
+        }
+    }
+}

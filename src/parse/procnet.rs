@@ -264,8 +264,11 @@ pub fn split_nul(bytes: &[u8]) -> Vec<String> {
 }
 
 /// Whether dockhard may store this environment variable of a daemon. Only
-/// the variables dockerd's configuration depends on; every other variable
-/// may hold a secret and is never stored.
+/// the variables dockerd's configuration depends on, by exact name (a
+/// `DOCKER_` prefix would also let in `DOCKER_AUTH_CONFIG` and other
+/// credentials); every other variable may hold a secret and is never
+/// stored. `ROOTLESSKIT_*` and `_DOCKERD_ROOTLESS_*` are paths and ids set
+/// by rootlesskit.
 pub fn env_whitelisted(name: &str) -> bool {
     const EXACT: &[&str] = &[
         "HOME",
@@ -273,8 +276,14 @@ pub fn env_whitelisted(name: &str) -> bool {
         "XDG_CONFIG_HOME",
         "XDG_RUNTIME_DIR",
         "XDG_DATA_HOME",
+        "DOCKER_CERT_PATH",
+        "DOCKER_CONFIG",
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_DRIVER",
+        "DOCKER_TMPDIR",
+        "DOCKER_RAMDISK",
     ];
-    const PREFIX: &[&str] = &["DOCKER_", "ROOTLESSKIT_", "_DOCKERD_ROOTLESS_"];
+    const PREFIX: &[&str] = &["ROOTLESSKIT_", "_DOCKERD_ROOTLESS_"];
     EXACT.contains(&name)
         || PREFIX
             .iter()
@@ -548,6 +557,15 @@ mod tests {
             prop_assert_eq!(e[0].inode, inode);
             let want = if path.trim().is_empty() { None } else { Some(path.trim_start().to_string()) };
             prop_assert_eq!(e[0].path.clone(), want);
+        }
+
+        #[test]
+        fn credentials_in_the_environment_are_never_kept(secret in "[a-z0-9]{8}") {
+            let bytes = format!(
+                "DOCKER_AUTH_CONFIG={secret}\0AWS_SECRET_ACCESS_KEY={secret}\0DOCKER_CERT_PATH=/etc/docker\0HTTPS_PROXY=http://u:{secret}@p\0"
+            );
+            let env = parse_environ(bytes.as_bytes());
+            prop_assert_eq!(env.keys().collect::<Vec<_>>(), ["DOCKER_CERT_PATH"]);
         }
 
         #[test]

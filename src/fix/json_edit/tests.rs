@@ -383,3 +383,79 @@ proptest! {
         let _ = remove_from_list(&t, &k, &json!(1));
     }
 }
+
+/// One edit of [`edit_sequences_agree_with_a_map`].
+#[derive(Debug, Clone)]
+enum Edit {
+    Set(String, Value),
+    Remove(String),
+    SetNested(String, Value),
+}
+
+fn arb_edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (arb_key(), arb_value()).prop_map(|(k, v)| Edit::Set(k, v)),
+        arb_key().prop_map(Edit::Remove),
+        ("[a-z-]{1,6}", arb_value()).prop_map(|(k, v)| Edit::SetNested(k, v)),
+    ]
+}
+
+/// What dockerd reads of a document: the members, the last duplicate
+/// winning (the strict parser's view, as a map).
+fn as_map(text: &str) -> Option<serde_json::Map<String, Value>> {
+    let root = json::parse(text).ok()?;
+    let mut m = serde_json::Map::new();
+    for mem in members(&root) {
+        m.insert(mem.key.clone(), mem.value.value.to_serde());
+    }
+    Some(m)
+}
+
+proptest! {
+    /// parse(render(x)) == x through any sequence of edits: after every
+    /// edit the strict parser reads exactly the map the same edits give
+    /// applied to a plain map, and the document has no duplicate key left
+    /// among the keys edited.
+    #[test]
+    fn edit_sequences_agree_with_a_map(
+        ms in prop::collection::vec((arb_key(), arb_value()), 0..5),
+        style in arb_style(),
+        edits in prop::collection::vec(arb_edit(), 1..8),
+    ) {
+        let mut text = render(&ms, &style);
+        let mut model = as_map(&text).expect("a rendered document parses");
+        for e in &edits {
+            let out = match e {
+                Edit::Set(k, v) => {
+                    model.insert(k.clone(), v.clone());
+                    set_key(&text, k, v)
+                }
+                Edit::Remove(k) => {
+                    model.remove(k);
+                    remove_key(&text, k)
+                }
+                Edit::SetNested(inner, v) => {
+                    match model.get_mut("log-opts") {
+                        Some(Value::Object(o)) => { o.insert(inner.clone(), v.clone()); }
+                        Some(_) => {
+                            prop_assert!(set_nested(&text, "log-opts", inner, v).is_err());
+                            continue;
+                        }
+                        None => {
+                            let mut o = serde_json::Map::new();
+                            o.insert(inner.clone(), v.clone());
+                            model.insert("log-opts".into(), Value::Object(o));
+                        }
+                    }
+                    set_nested(&text, "log-opts", inner, v)
+                }
+            };
+            text = out.map_err(|e| TestCaseError::fail(format!("{e:?} on {text:?}")))?;
+            let got = as_map(&text);
+            prop_assert_eq!(got.as_ref(), Some(&model), "after {:?}: {}", e, text);
+            if let Edit::Set(k, _) | Edit::Remove(k) = e {
+                prop_assert!(count(&text, k) <= 1, "{}", text);
+            }
+        }
+    }
+}

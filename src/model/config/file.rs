@@ -411,8 +411,8 @@ fn duplicate_warnings(out: &mut ParsedFile, path: &str) {
     out.problems.extend(problems);
 }
 
-/// Store decoded values: scalars replace (winner first), maps merge,
-/// lists replace.
+/// Store decoded values in file order, as Go's decoder does: scalars
+/// replace (winner first), maps merge, lists replace, `null` as below.
 fn store(
     settings: &mut BTreeMap<String, Setting>,
     spec: &OptionSpec,
@@ -420,6 +420,29 @@ fn store(
     ev: Evidence,
 ) {
     let value = items.into_iter().next().unwrap_or(Value::Null);
+    // A later `null` (Go's encoding/json): into a bool, string or number it
+    // is a no-op, so an earlier non-zero value stays (a zero one is then
+    // filled from the flag's default by mergo); into a slice, map or net.IP
+    // it sets nil. Verified on dockerd 20.10: `"live-restore": true,
+    // "live-restore": null` runs with live restore; `"labels": [..],
+    // "labels": null` with no labels.
+    if matches!(value, Value::Null)
+        && matches!(spec.kind, Kind::Bool | Kind::Str | Kind::Int | Kind::Uint32)
+    {
+        if let Some(existing) = settings.get_mut(spec.key) {
+            let zero = match &existing.value {
+                Value::Bool(b) => !b,
+                Value::Str(t) => t.is_empty(),
+                Value::Int(i) => *i == 0,
+                Value::Null => true,
+                _ => false,
+            };
+            if !zero {
+                existing.evidence.push(ev);
+                return;
+            }
+        }
+    }
     match settings.get_mut(spec.key) {
         Some(existing) => {
             let merged = match (&existing.value, &value) {
