@@ -300,7 +300,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ApplyError> {
 
 /// Read a regular file without following a symbolic link, bounded
 /// (`None`: it does not exist).
-pub fn read_regular(op: &str, path: &Path) -> Result<Option<(Vec<u8>, fs::Metadata)>, ApplyError> {
+fn read_regular(op: &str, path: &Path) -> Result<Option<(Vec<u8>, fs::Metadata)>, ApplyError> {
     const MAX: u64 = 16 * 1024 * 1024;
     check_no_symlinks(op, path)?;
     let f = match OpenOptions::new()

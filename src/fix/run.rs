@@ -509,20 +509,6 @@ pub fn fix(
         .iter()
         .map(|x| real_path(root, &x.path))
         .collect();
-    // Under the lock, the files must still be what the plan was made from:
-    // another dockhard (or an editor) may have changed them meanwhile, and
-    // writing a plan made from the old text would undo that change.
-    for (x, p) in plan.writes.iter().zip(&paths) {
-        let now = apply::read_regular("check", p)
-            .map_err(|e| e.to_string())?
-            .map(|(b, _)| String::from_utf8_lossy(&b).into_owned());
-        if now != x.old {
-            return Err(format!(
-                "{} changed since the plan was made (another dockhard or an editor?): nothing written; run `dockhard fix` again",
-                p.display()
-            ));
-        }
-    }
     let set = if plan.writes.is_empty() {
         None
     } else {
