@@ -102,6 +102,45 @@ fn stop_child(c: &mut Child) {
     }
 }
 
+/// After dockerd stopped: stop the containerd it started (left running
+/// when dockerd was stopped mid-start or with live-restore) and remove its
+/// pidfile. Otherwise the next dockerd trusts the pidfile: with a reused
+/// pid (pid_max is 32768 here) or a containerd still shutting down it
+/// waits for a socket that never answers and fails to start
+/// ("containerd is still running ... timeout waiting for containerd").
+/// Only a process whose command line names this daemon's exec-root is
+/// signalled.
+fn reap_containerd(dir: &Path) {
+    let state = dir.join("exec/containerd");
+    let pidfile = state.join("containerd.pid");
+    let pid = fs::read_to_string(&pidfile)
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok());
+    if let Some(pid) = pid {
+        let ours = fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains(&*state.to_string_lossy()))
+            .unwrap_or(false);
+        // Gone, or a zombie no one has reaped yet.
+        let alive = || {
+            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
+                st.rsplit_once(')')
+                    .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            })
+        };
+        if ours {
+            let _ = send_signal(pid, libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while alive() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(50));
+            }
+            if alive() {
+                let _ = send_signal(pid, libc::SIGKILL);
+            }
+        }
+    }
+    let _ = fs::remove_file(&pidfile);
+}
+
 /// What the supervisor thread shares with the test.
 #[derive(Debug, Default)]
 struct Shared {
@@ -195,6 +234,7 @@ impl Supervised {
                     if let Some(c) = child.as_mut() {
                         stop_child(c);
                     }
+                    reap_containerd(&dd);
                     child = spawn(&u);
                     let _ = fs::remove_file(&req);
                 } else if let Some(c) = child.as_mut()
