@@ -962,12 +962,12 @@ fn live_faults_full_disk_and_read_only_etc() {
         for method in ["auto", "daemon-json"] {
             let label = format!("full daemon.json directory, --method {method}");
             let (code, out) = fix(method, None);
-            println!("{label}: exit {code}\n{}", last_lines(&out, 3));
-            assert_eq!(code, 2, "{label}:\n{out}");
-            assert!(out.contains("No space left on device"), "{label}:\n{out}");
-            assert!(
-                out.contains(&format!("{}:", sv.config.display())),
-                "{label}: the error names daemon.json:\n{out}"
+            assert_refused(
+                &label,
+                code,
+                &out,
+                "No space left on device",
+                &format!("{}:", sv.config.display()),
             );
             u.check(&sv, &label);
             // Whatever set was made is already undone.
@@ -986,12 +986,12 @@ fn live_faults_full_disk_and_read_only_etc() {
         let u = Untouched::now(&sv);
         let label = "full backup directory";
         let (code, out) = fix("auto", Some(&full));
-        println!("{label}: exit {code}\n{}", last_lines(&out, 3));
-        assert_eq!(code, 2, "{label}:\n{out}");
-        assert!(out.contains("No space left on device"), "{label}:\n{out}");
-        assert!(
-            out.contains(&full.display().to_string()),
-            "{label}: the error names the backup:\n{out}"
+        assert_refused(
+            label,
+            code,
+            &out,
+            "No space left on device",
+            &full.display().to_string(),
         );
         u.check(&sv, label);
         let left: Vec<_> = fs::read_dir(&full)
@@ -1013,16 +1013,28 @@ fn live_faults_full_disk_and_read_only_etc() {
         for method in ["auto", "daemon-json"] {
             let label = format!("read-only etc, --method {method}");
             let (code, out) = fix(method, None);
-            println!("{label}: exit {code}\n{}", last_lines(&out, 3));
-            assert_eq!(code, 2, "{label}:\n{out}");
-            assert!(out.contains("Read-only file system"), "{label}:\n{out}");
-            assert!(
-                out.contains(&format!("{}", etc.display())),
-                "{label}: the error names the file:\n{out}"
+            assert_refused(
+                &label,
+                code,
+                &out,
+                "Read-only file system",
+                &etc.display().to_string(),
             );
             u.check(&sv, &label);
         }
     }
+}
+
+/// A refused `fix --apply`: exit 2, the system's error `why`, and the path
+/// at fault (`names`) in the message.
+fn assert_refused(label: &str, code: i32, out: &str, why: &str, names: &str) {
+    println!("{label}: exit {code}\n{}", last_lines(out, 3));
+    assert_eq!(code, 2, "{label}:\n{out}");
+    assert!(out.contains(why), "{label}:\n{out}");
+    assert!(
+        out.contains(names),
+        "{label}: the error names {names}:\n{out}"
+    );
 }
 
 // ---------------------------------------------------------------------------
