@@ -47,6 +47,28 @@ pub fn choose_endpoint(
     Ok(Endpoint::Unix(PathBuf::from(path)))
 }
 
+/// Deepest nesting accepted in an API answer. Engine API answers nest
+/// less than 10 levels; the snapshot puts an answer 7 levels deep, and a
+/// snapshot is read back (`check --snapshot`) only up to serde_json's 128.
+pub const MAX_BODY_DEPTH: usize = 64;
+
+/// How deeply a JSON value nests (a scalar is 0, `[]` is 1), without recursion.
+pub fn json_depth(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(d + 1);
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
 /// One call: status and JSON body, or why there is none.
 pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
     match http::get(ep, path, timeout) {
@@ -56,6 +78,12 @@ pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
                 ..ApiCall::default()
             };
             match serde_json::from_slice::<serde_json::Value>(&r.body) {
+                Ok(v) if json_depth(&v) > MAX_BODY_DEPTH => {
+                    c.error = Some(format!(
+                        "HTTP {}: the response nests deeper than {MAX_BODY_DEPTH} levels",
+                        r.status
+                    ));
+                }
                 Ok(v) if (200..300).contains(&r.status) => c.body = Some(v),
                 Ok(v) => {
                     let msg = v
@@ -350,6 +378,31 @@ mod tests {
             Some("HTTP 404: network bridge not found")
         );
         assert!(ev.error.is_none());
+    }
+
+    #[test]
+    fn deeply_nested_answers_are_refused() {
+        let nested = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        assert_eq!(json_depth(&serde_json::json!(1)), 0);
+        assert_eq!(json_depth(&serde_json::json!({"a": [[], {"b": [1]}]})), 4);
+        let answers = vec![
+            ("/version", 200, r#"{"Version":"20.10.24"}"#.to_string()),
+            ("/info", 200, nested(MAX_BODY_DEPTH + 1)),
+            ("/networks/bridge", 200, nested(MAX_BODY_DEPTH)),
+        ];
+        let (_dir, ep) = serve(answers);
+        let (ev, _) = gather(&ep, Duration::from_secs(5), false, false);
+        let info = ev.info.unwrap();
+        assert_eq!(
+            info.error.as_deref(),
+            Some("HTTP 200: the response nests deeper than 64 levels")
+        );
+        assert!(info.body.is_none());
+        let bridge = ev.bridge_network.unwrap();
+        assert!(
+            bridge.error.is_none() && bridge.body.is_some(),
+            "{bridge:?}"
+        );
     }
 
     #[test]
