@@ -135,7 +135,10 @@ pub fn gather(
     };
     let version = call(ep, "/version", timeout);
     if version.status.is_none() {
-        ev.error = version.error.clone();
+        ev.error = version
+            .error
+            .as_ref()
+            .map(|e| format!("{}: GET /version: {e}", ep.url()));
         ev.version = Some(version);
         return (ev, Vec::new());
     }
@@ -415,7 +418,13 @@ mod tests {
             true,
             false,
         );
-        assert_eq!(ev.error, Some(format!("{}: socket not found", p.display())));
+        assert_eq!(
+            ev.error,
+            Some(format!(
+                "unix://{}: GET /version: socket not found",
+                p.display()
+            ))
+        );
         assert!(ev.info.is_none());
     }
 
