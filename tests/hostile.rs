@@ -2,17 +2,23 @@
 //! binary, run as a user would, against files, processes and endpoints that
 //! try to make it hang, read without end, leak a secret or crash.
 //!
-//! Every run is measured ([`support::run_bounded`]: wall time, peak RSS by
-//! wait4, bytes read from /proc/PID/io) and must stay within these bounds
-//! (a debug build on 2 busy cores; `--timeout-ms 500`):
+//! Every run is measured ([`support::run_bounded`]: wall time, the
+//! program's own peak RSS from wait4, bytes read from /proc/PID/io) and
+//! must stay within these bounds (a debug build on 2 busy cores;
+//! `--timeout-ms 500`):
 //!
 //! | bound | value |
 //! |---|---|
 //! | wall time | < 15 s; a run still going after 30 s is killed and fails the test |
-//! | peak RSS | < 100 MiB, also when offered a 1 GiB answer or 100 MiB files |
+//! | peak RSS | < 100 MiB, also when offered a 1 GiB answer or 100 MiB files; < 80 MiB for an answer of millions of JSON values |
 //! | bytes read when a 100 MiB file is offered | < 4 MiB in all (the 16 MiB limit is enforced from the file's size, before reading) |
 //! | waiting on a silent or trickling endpoint | >= 0.4 s (the timeout was waited for, not skipped) |
-//! | 1 GiB answer | read up to the 32 MiB body limit, never to its end |
+//! | 1 GiB answer | read up to the body limit (8 MiB, 32 MiB for a list) on each call, never to its end |
+//!
+//! The cases, numbered as in issue 6: 1 symlinks to secrets, 2 100 MiB
+//! files, 3 deeply nested JSON, 4 non-UTF-8 bytes, 5 FIFOs and /dev/zero,
+//! 6 100000 continuation lines, 7 processes exiting during the /proc scan,
+//! 8 hostile Engine APIs, 9 TLS handshakes that never finish.
 //!
 //! and end as the contract says: exit 0 (nothing failed), 1 (failures) or
 //! 2 (usage or audit error, or an `error` verdict: missing evidence is
@@ -55,7 +61,7 @@ const MAX_READ_BYTES: u64 = 4 << 20;
 const TIMEOUT_MS: &str = "500";
 /// What a hostile server offers as a huge answer.
 const GIB: u64 = 1 << 30;
-/// dockhard's limit on an answer's body (collect/http.rs).
+/// dockhard's largest limit on an answer's body, for lists (collect/http.rs).
 const MAX_BODY: u64 = 32 << 20;
 
 // ---------------------------------------------------------------------------
@@ -1592,7 +1598,7 @@ impl Drop for Churn {
 }
 
 /// A real private dockerd with a container whose processes live a few
-/// milliseconds each, audited while the host starts and reaps hundreds of
+/// milliseconds each, audited while the host starts and reaps a stream of
 /// short-lived processes: `check --pid --profile cis` (the container scan
 /// reads the cgroup, comm and cmdline of every process) and `check` with no
 /// target (every process's exe, to find the daemons). Processes vanishing
@@ -1638,9 +1644,9 @@ fn processes_exiting_during_the_proc_scan() {
         args.extend(extra.iter().copied());
         let m = run(name, &args);
         let during = churn.started() - before;
-        // Hundreds of processes came and went during the scan.
+        // Processes came and went during the scan (some 80 in 0.1 s here).
         assert!(
-            during >= 50,
+            during >= 10,
             "{name}: only {during} processes started during the run"
         );
         let r = report(name, &m, 1);
