@@ -47,15 +47,111 @@ pub fn choose_endpoint(
     Ok(Endpoint::Unix(PathBuf::from(path)))
 }
 
+/// Deepest nesting accepted in an API answer. Engine API answers nest
+/// less than 10 levels; the snapshot puts an answer 7 levels deep, and a
+/// snapshot is read back (`check --snapshot`) only up to serde_json's 128.
+pub const MAX_BODY_DEPTH: usize = 64;
+
+/// How deeply a JSON value nests (a scalar is 0, `[]` is 1), without recursion.
+pub fn json_depth(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(d + 1);
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+/// Largest answer accepted for a single object (`/version`, `/info`,
+/// `/networks/bridge`, one inspect): 8 MiB and [`MAX_VALUES`] JSON values.
+pub const MAX_ANSWER_BYTES: usize = 8 << 20;
+/// Most JSON values (and object keys) in a single object's answer: parsed,
+/// a value takes 40 to 90 bytes, so a small hostile answer (`[0,0,0,...]`,
+/// two bytes a value) cannot make dockhard allocate 30 times its size.
+/// `/networks/bridge` with 20,000 containers has about 220,000.
+pub const MAX_VALUES: usize = 300_000;
+/// The same for the lists of containers, images and swarm objects, which
+/// grow with the host: 20,000 containers list some 30 MB and 2.4 million
+/// values ([`http::MAX_BODY_BYTES`] is their byte limit).
+pub const MAX_LIST_VALUES: usize = 4_000_000;
+
+/// The byte and value limits of the answer to `path`.
+fn limits_for(path: &str) -> (http::Limits, usize) {
+    use crate::model::objects::{CONTAINERS_LIST, IMAGES_LIST, SWARM_PATHS};
+    let list = path == CONTAINERS_LIST
+        || path == IMAGES_LIST
+        || (SWARM_PATHS.contains(&path) && path != "/swarm");
+    let max_body = if list {
+        http::MAX_BODY_BYTES
+    } else {
+        MAX_ANSWER_BYTES
+    };
+    let limits = http::Limits {
+        max_body,
+        ..http::Limits::default()
+    };
+    (limits, if list { MAX_LIST_VALUES } else { MAX_VALUES })
+}
+
+/// Whether a JSON text has more than `max` values and keys, counted as the
+/// `[`, `{`, `,` and `:` outside strings (a bound, exact for non-empty
+/// containers), before anything is allocated for them.
+pub fn more_values_than(body: &[u8], max: usize) -> bool {
+    let (mut n, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' | b',' | b':' => {
+                    n += 1;
+                    if n > max {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
 /// One call: status and JSON body, or why there is none.
 pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
-    match http::get(ep, path, timeout) {
+    let (limits, max_values) = limits_for(path);
+    match http::get_with_limits(ep, path, timeout, limits) {
         Ok(r) => {
             let mut c = ApiCall {
                 status: Some(r.status),
                 ..ApiCall::default()
             };
+            if more_values_than(&r.body, max_values) {
+                c.error = Some(format!(
+                    "HTTP {}: the response has more than {max_values} JSON values",
+                    r.status
+                ));
+                return c;
+            }
             match serde_json::from_slice::<serde_json::Value>(&r.body) {
+                Ok(v) if json_depth(&v) > MAX_BODY_DEPTH => {
+                    c.error = Some(format!(
+                        "HTTP {}: the response nests deeper than {MAX_BODY_DEPTH} levels",
+                        r.status
+                    ));
+                }
                 Ok(mut v) if (200..300).contains(&r.status) => {
                     super::redact::api_body(path, &mut v);
                     c.body = Some(v)
@@ -110,7 +206,10 @@ pub fn gather(
     };
     let version = call(ep, "/version", timeout);
     if version.status.is_none() {
-        ev.error = version.error.clone();
+        ev.error = version
+            .error
+            .as_ref()
+            .map(|e| format!("{}: GET /version: {e}", ep.url()));
         ev.version = Some(version);
         return (ev, Vec::new());
     }
@@ -356,6 +455,62 @@ mod tests {
     }
 
     #[test]
+    fn deeply_nested_answers_are_refused() {
+        let nested = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        assert_eq!(json_depth(&serde_json::json!(1)), 0);
+        assert_eq!(json_depth(&serde_json::json!({"a": [[], {"b": [1]}]})), 4);
+        let answers = vec![
+            ("/version", 200, r#"{"Version":"20.10.24"}"#.to_string()),
+            ("/info", 200, nested(MAX_BODY_DEPTH + 1)),
+            ("/networks/bridge", 200, nested(MAX_BODY_DEPTH)),
+        ];
+        let (_dir, ep) = serve(answers);
+        let (ev, _) = gather(&ep, Duration::from_secs(5), false, false);
+        let info = ev.info.unwrap();
+        assert_eq!(
+            info.error.as_deref(),
+            Some("HTTP 200: the response nests deeper than 64 levels")
+        );
+        assert!(info.body.is_none());
+        let bridge = ev.bridge_network.unwrap();
+        assert!(
+            bridge.error.is_none() && bridge.body.is_some(),
+            "{bridge:?}"
+        );
+    }
+
+    #[test]
+    fn value_counts_and_limits() {
+        assert!(!more_values_than(b"[1,2]", 2));
+        assert!(more_values_than(b"[1,2,3]", 2));
+        // Inside strings nothing counts, escaped quotes included.
+        assert!(!more_values_than(br#"["a,b:[{", "\",[:"]"#, 2));
+        assert!(more_values_than(br#"{"a":1,"b":2}"#, 3));
+        let (l, v) = limits_for("/info");
+        assert_eq!((l.max_body, v), (MAX_ANSWER_BYTES, MAX_VALUES));
+        let (l, v) = limits_for("/containers/json?all=1");
+        assert_eq!((l.max_body, v), (http::MAX_BODY_BYTES, MAX_LIST_VALUES));
+        assert_eq!(limits_for("/nodes").1, MAX_LIST_VALUES);
+        assert_eq!(limits_for("/swarm").1, MAX_VALUES);
+        // An answer of too many values is refused before it is parsed.
+        let zeros = format!("[{}0]", "0,".repeat(MAX_VALUES));
+        let answers = vec![
+            ("/version", 200, r#"{"Version":"20.10.24"}"#.to_string()),
+            ("/info", 200, zeros.clone()),
+            ("/images/json", 200, zeros),
+        ];
+        let (_dir, ep) = serve(answers);
+        let info = call(&ep, "/info", Duration::from_secs(5));
+        assert_eq!(
+            info.error.as_deref(),
+            Some("HTTP 200: the response has more than 300000 JSON values")
+        );
+        assert!(info.body.is_none());
+        let list = call(&ep, "/images/json", Duration::from_secs(5));
+        assert!(list.error.is_none(), "{:?}", list.error);
+    }
+
+    #[test]
     fn unreachable_socket() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("none.sock");
@@ -365,7 +520,13 @@ mod tests {
             true,
             false,
         );
-        assert_eq!(ev.error, Some(format!("{}: socket not found", p.display())));
+        assert_eq!(
+            ev.error,
+            Some(format!(
+                "unix://{}: GET /version: socket not found",
+                p.display()
+            ))
+        );
         assert!(ev.info.is_none());
     }
 

@@ -40,6 +40,12 @@ impl Fs {
     /// The real path of host path `path`. With `follow_last` false, a final
     /// symlink is not followed (for lstat / readlink).
     pub fn resolve(&self, path: &str, follow_last: bool) -> io::Result<PathBuf> {
+        self.resolve_counted(path, follow_last).map(|(p, _)| p)
+    }
+
+    /// [`Fs::resolve`], also giving how many symlinks were followed (always
+    /// 0 on the host's filesystem, where the kernel resolves).
+    fn resolve_counted(&self, path: &str, follow_last: bool) -> io::Result<(PathBuf, usize)> {
         if !path.starts_with('/') {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -47,7 +53,7 @@ impl Fs {
             ));
         }
         let Some(root) = &self.root else {
-            return Ok(PathBuf::from(path));
+            return Ok((PathBuf::from(path), 0));
         };
         let mut queue: VecDeque<OsString> = components(Path::new(path));
         let mut stack: Vec<OsString> = Vec::new();
@@ -87,7 +93,7 @@ impl Fs {
                 stack.push(comp);
             }
         }
-        Ok(join(root, &stack))
+        Ok((join(root, &stack), links))
     }
 
     /// Metadata of `path` (lstat, plus stat of the target of a symlink).
@@ -186,8 +192,11 @@ impl Fs {
     /// Read at most `limit` bytes of a regular file. Refuses FIFOs, devices
     /// and sockets before and after opening (opened non-blocking, so a FIFO
     /// never blocks), and files larger than `limit` whatever their stated size.
+    ///
+    /// A file reached through a symbolic link is read only when everyone may
+    /// read it (see [`Fs::check_link_target`]).
     pub fn read_bounded(&self, path: &str, limit: u64) -> io::Result<Vec<u8>> {
-        let real = self.resolve(path, true)?;
+        let (real, links) = self.resolve_counted(path, true)?;
         let pre = match &self.root {
             Some(_) => std::fs::symlink_metadata(&real)?,
             None => std::fs::metadata(&real)?,
@@ -203,8 +212,77 @@ impl Fs {
             .open(&real)?;
         let md = file.metadata()?;
         check_regular(&md, limit)?;
+        self.check_link_target(path, &real, links, &file, &md)?;
         read_at_most(file, limit)
     }
+
+    /// Refuse the content of a file that is not world-readable (no `o+r`)
+    /// when it was reached through a symbolic link (any component): dockhard
+    /// runs as root, and a link planted where a configuration file is
+    /// expected (`daemon.json -> /etc/shadow`, a unit linked to a private
+    /// key) must not make it copy a protected file into a snapshot or a
+    /// report. The file's own permission bits decide; a file at the expected
+    /// path itself is read whatever its mode. The error names the target.
+    fn check_link_target(
+        &self,
+        asked: &str,
+        real: &Path,
+        links: usize,
+        file: &File,
+        md: &Metadata,
+    ) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        if md.mode() & 0o004 != 0 {
+            return Ok(());
+        }
+        // Where the kernel really opened it: also catches a component
+        // swapped for a link between resolving and opening.
+        let opened = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+            .or_else(|_| std::fs::canonicalize(real))
+            .ok();
+        let (diverted, target) = match &self.root {
+            Some(root) => {
+                // `--root` may be relative or go through links itself.
+                let croot = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+                let inside = real.strip_prefix(root).unwrap_or(real);
+                let expected = croot.join(inside);
+                let target = match opened.as_deref().map(|o| o.strip_prefix(&croot)) {
+                    Some(Ok(t)) => Path::new("/").join(t),
+                    _ => Path::new("/").join(inside),
+                };
+                (
+                    links > 0 || opened.as_deref() != Some(expected.as_path()),
+                    target,
+                )
+            }
+            None => {
+                let target = opened.clone().unwrap_or_else(|| real.to_path_buf());
+                (opened.as_deref() != Some(lexical(asked).as_path()), target)
+            }
+        };
+        if !diverted {
+            return Ok(());
+        }
+        Err(io::Error::other(format!(
+            "symlink to {}, which is not world-readable (mode {:04o}): content not read",
+            target.display(),
+            md.mode() & 0o7777
+        )))
+    }
+}
+
+/// `path` with `.`, `..` and repeated slashes removed, without looking at
+/// the filesystem.
+fn lexical(path: &str) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in components(Path::new(path)) {
+        if c == ".." {
+            out.pop();
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn read_at_most(file: File, limit: u64) -> io::Result<Vec<u8>> {
@@ -469,6 +547,63 @@ mod tests {
             fs.read_dir("/dockerdir").entries,
             Some(vec!["daemon.json".to_string()])
         );
+    }
+
+    #[test]
+    fn protected_file_behind_a_symlink_is_not_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        let root = tempfile::tempdir().unwrap();
+        let etc = root.path().join("etc");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(etc.join("shadow"), "root:$6$secret-hash:19000::::::\n").unwrap();
+        mode(&etc.join("shadow"), 0o640);
+        std::fs::write(etc.join("public.json"), "{}").unwrap();
+        mode(&etc.join("public.json"), 0o644);
+        std::fs::write(etc.join("own.json"), "{}").unwrap();
+        mode(&etc.join("own.json"), 0o600);
+        symlink("/etc/shadow", etc.join("daemon.json")).unwrap();
+        symlink("public.json", etc.join("pub-link.json")).unwrap();
+        symlink("/etc", root.path().join("etc2")).unwrap();
+        let fs = Fs::under(root.path());
+        let ev = fs.read_file("/etc/daemon.json");
+        assert!(ev.text.is_none(), "{ev:?}");
+        assert!(!ev.missing);
+        assert_eq!(
+            ev.error.as_deref(),
+            Some(
+                "symlink to /etc/shadow, which is not world-readable (mode 0640): content not read"
+            )
+        );
+        assert_eq!(ev.meta.unwrap().link_target.as_deref(), Some("/etc/shadow"));
+        // Through a linked directory as well.
+        let ev = fs.read_file("/etc2/shadow");
+        assert!(ev.text.is_none(), "{ev:?}");
+        assert!(ev.error.unwrap().starts_with("symlink to /etc/shadow,"));
+        // World-readable targets and protected files at their own path are read.
+        assert_eq!(
+            fs.read_file("/etc/pub-link.json").text.as_deref(),
+            Some("{}")
+        );
+        assert_eq!(fs.read_file("/etc/own.json").text.as_deref(), Some("{}"));
+        assert!(fs.read_file("/etc/shadow").text.is_some());
+        // On the host's filesystem (the kernel resolves).
+        symlink("shadow", etc.join("rel-link")).unwrap();
+        let link = etc.join("rel-link");
+        let ev = Fs::host().read_file(link.to_str().unwrap());
+        assert!(ev.text.is_none(), "{ev:?}");
+        let shadow = std::fs::canonicalize(etc.join("shadow")).unwrap();
+        assert_eq!(
+            ev.error,
+            Some(format!(
+                "symlink to {}, which is not world-readable (mode 0640): content not read",
+                shadow.display()
+            ))
+        );
+        let direct = format!("{}/./own.json", etc.display());
+        assert_eq!(Fs::host().read_file(&direct).text.as_deref(), Some("{}"));
     }
 
     #[test]

@@ -295,8 +295,8 @@ pub fn get_with_limits(
     let deadline = Instant::now() + timeout;
     match ep {
         Endpoint::Unix(p) => {
-            let s =
-                UnixStream::connect(p).map_err(|e| format!("{}: {}", p.display(), io_text(&e)))?;
+            // The caller names the endpoint (as for TCP).
+            let s = UnixStream::connect(p).map_err(|e| io_text(&e))?;
             exchange(&mut Deadlined::new(s, deadline), path, limits)
         }
         Endpoint::Tcp { host, port, tls } => {

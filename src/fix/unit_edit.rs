@@ -320,7 +320,8 @@ fn map_entry(text: &str, lines: &[(usize, usize, usize)], first: usize) -> Optio
         covered.push(n);
         buf.push_str(raw);
         map.extend((s..e).map(Some));
-        if ends_with_escape(&buf) {
+        // Only this line can end in an escape (see parse_unit).
+        if ends_with_escape(raw) {
             buf.pop();
             buf.push(' ');
             if let Some(last) = map.last_mut() {

@@ -743,7 +743,11 @@ fn live_facts(d: &DaemonEvidence) -> LiveFacts {
             None => {
                 if f.api_error.is_none() {
                     f.api_error = Some(format!(
-                        "GET /info: {}",
+                        "{}GET /info: {}",
+                        api.endpoint
+                            .as_deref()
+                            .map(|e| format!("{e}: "))
+                            .unwrap_or_default(),
                         call.error.as_deref().unwrap_or("no answer")
                     ));
                 }

@@ -839,6 +839,30 @@ fn expand_command(
     out
 }
 
+/// [`file_state`] for an EnvironmentFile, which systemd reads rather than
+/// checks for a mask: /dev/null (or a link to it) and an empty file give no
+/// variables, but another device node (`/dev/zero`, a tty) has content
+/// dockhard does not read, so the environment is unknown.
+fn env_file_state<'a>(snap: &'a Snapshot, path: &str) -> FileState<'a> {
+    match file_state(snap, path) {
+        FileState::Masked => {
+            let f = snap.file(path);
+            let node = f
+                .and_then(|f| f.meta.as_ref())
+                .is_some_and(|m| m.kind == FileKind::CharDevice && m.link_target.is_none());
+            if node && path != "/dev/null" {
+                FileState::Error(
+                    f.and_then(|f| f.error.clone())
+                        .unwrap_or_else(|| "not a regular file (character device)".into()),
+                )
+            } else {
+                FileState::Masked
+            }
+        }
+        s => s,
+    }
+}
+
 /// Build the environment: Environment= first, then the EnvironmentFiles.
 fn build_env(
     snap: &Snapshot,
@@ -860,7 +884,7 @@ fn build_env(
             ));
             continue;
         }
-        match file_state(snap, path) {
+        match env_file_state(snap, path) {
             FileState::NotCollected => errors.push(format!("{path}: not collected")),
             FileState::Missing => {
                 if !optional {
@@ -1534,6 +1558,27 @@ mod tests {
         assert_eq!(
             r.evidence_errors,
             ["/etc/default/docker: permission denied"]
+        );
+    }
+
+    #[test]
+    fn device_node_envfile_is_unknown_but_dev_null_is_empty() {
+        let unit = "[Service]\nEnvironmentFile=/etc/default/docker\nEnvironmentFile=/dev/null\nExecStart=/usr/bin/dockerd $DOCKER_OPTS\n";
+        let mut snap = snap_with(&[(U, unit)]);
+        for p in ["/etc/default/docker", "/dev/null"] {
+            snap.files.insert(
+                p.into(),
+                FileEvidence {
+                    meta: Some(meta(FileKind::CharDevice, 0)),
+                    error: Some("not a regular file (character device)".into()),
+                    ..Default::default()
+                },
+            );
+        }
+        let r = resolve(&snap, "docker.service");
+        assert_eq!(
+            r.evidence_errors,
+            ["/etc/default/docker: not a regular file (character device)"]
         );
     }
 
