@@ -32,6 +32,10 @@ pub struct View {
     /// TCP listeners: the sockets the daemon holds (running), or those the
     /// configuration asks for (next start), after socket activation.
     pub tcp: Vec<TcpListener>,
+    /// Why the sockets a running daemon holds are unknown (its /proc/PID/fd
+    /// or net/tcp could not be read, say because it exited mid-audit): then
+    /// an empty `tcp` proves nothing.
+    pub tcp_unknown: Option<String>,
 }
 
 /// A TCP listener with how it is known.
@@ -463,6 +467,14 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence, objects: bool) -> DaemonMo
     }
 
     let tcp = running_tcp(d, &running_cfg);
+    let tcp_unknown = d
+        .errors
+        .iter()
+        .find(|e| {
+            e.starts_with(&format!("/proc/{}/fd:", d.pid))
+                || e.starts_with(&format!("/proc/{}/net/tcp:", d.pid))
+        })
+        .cloned();
     let reload_view = file.as_ref().filter(|_| !d.argv.is_empty()).map(|f| {
         let input = ConfigInput {
             argv: &words,
@@ -483,6 +495,7 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence, objects: bool) -> DaemonMo
                 ..live.clone()
             }),
             tcp: tcp.clone(),
+            tcp_unknown: tcp_unknown.clone(),
         }
     });
     let next_start = next_view(snap, &plan);
@@ -510,6 +523,7 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence, objects: bool) -> DaemonMo
             },
             live: Some(live),
             tcp,
+            tcp_unknown,
         }),
         next_start,
         reload: reload_view,
@@ -570,6 +584,7 @@ fn next_view(snap: &Snapshot, plan: &Plan) -> View {
                 config: Ok(eff),
                 live: None,
                 tcp,
+                tcp_unknown: None,
             }
         }
         Err(e) => View {
@@ -577,6 +592,7 @@ fn next_view(snap: &Snapshot, plan: &Plan) -> View {
             config: Err(e.clone()),
             live: None,
             tcp: Vec::new(),
+            tcp_unknown: None,
         },
     }
 }

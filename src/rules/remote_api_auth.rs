@@ -28,6 +28,13 @@ docker.socket), or require client certificates: `\"tlsverify\": true` with `tlsc
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
+    if is_running(cx) {
+        if let Some(why) = &cx.view.tcp_unknown {
+            return Outcome::error(format!(
+                "the TCP sockets the daemon holds are unknown: {why}"
+            ));
+        }
+    }
     if is_running(cx) && cx.view.tcp.is_empty() {
         return Outcome::pass("the daemon holds no TCP listener");
     }
