@@ -1378,7 +1378,19 @@ fn api_that_nests_deeply() {
         ],
     );
     let again = report("API 100 levels check --snapshot", &m, 1);
-    assert_eq!(again["daemons"][0]["results"], r["daemons"][0]["results"]);
+    // host.dedicated lists the host's other TCP listeners, which the tests
+    // running beside this one open and close between the two collections.
+    let daemon_results = |r: &Value| -> Vec<Value> {
+        r["daemons"][0]["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|x| x["rule"] != "host.dedicated")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(daemon_results(&again), daemon_results(&r));
+    assert!(daemon_results(&r).len() > 5);
 }
 
 // ---------------------------------------------------------------------------
