@@ -274,7 +274,9 @@ fn act(how: &How, action: Action, units_changed: bool) -> Result<(), String> {
             } else {
                 "restart"
             };
-            run_cmd("systemctl", &[verb, unit])
+            // The unit name comes from the host (the daemon's cgroup): after
+            // `--`, it can never be read as an option.
+            run_cmd("systemctl", &[verb, "--", unit])
         }
         How::Cmd(c) => {
             let st = std::process::Command::new("/bin/sh")
