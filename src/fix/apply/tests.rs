@@ -156,7 +156,8 @@ fn backup_and_restore_round_trip() {
     let root = d.path().join("backups");
     let a = d.path().join("daemon.json");
     let b = d.path().join("zz-dockhard.conf");
-    write(&a, "{\"icc\": true}\n", 0o600);
+    // World-readable original: its backup is still 0600 in a 0700 set.
+    write(&a, "{\"icc\": true}\n", 0o644);
     if is_root() {
         std::os::unix::fs::chown(&a, Some(1000), Some(1001)).unwrap_or_else(|e| panic!("{e}"));
     }
