@@ -546,14 +546,26 @@ pub fn fix(
         .any(|x| Some(&x.path) != plan.config_file.as_ref());
     match &how {
         How::Nothing => {
-            out(w, "done: files written, nothing restarted");
+            out(
+                w,
+                if plan.writes.is_empty() {
+                    "done: nothing written, nothing restarted"
+                } else {
+                    "done: files written, nothing restarted"
+                },
+            );
             return Ok(EXIT_DONE);
         }
         How::Manual(what) => {
+            let written = if plan.writes.is_empty() {
+                "nothing written"
+            } else {
+                "files written"
+            };
             out(
                 w,
                 format!(
-                    "files written; dockerd needs a {}: {what}",
+                    "{written}; dockerd needs a {}: {what}",
                     plan.action.as_str()
                 ),
             );
