@@ -80,8 +80,20 @@ put("policy", read("docs/policy.example.toml"))
 put("policy", "[rules]\nenable = [\"seed\"]\n[[waiver]]\nrule = \"x\"\n")
 
 put("snapshot", read("tests/fixtures/snapshots/sample.json"))
+# Snapshots of every fixture host and their (seed profile) reports, with a
+# dockhard binary: DOCKHARD_BIN=target/release/dockhard fuzz/seeds/make.py
 if os.environ.get("DOCKHARD_BIN"):
-    rep = subprocess.run([os.environ["DOCKHARD_BIN"], "check", "--snapshot", "tests/fixtures/snapshots/sample.json",
-                          "--profile", "all", "--format", "json", "--no-policy"], capture_output=True)
-    if rep.stdout:
-        put("report", rep.stdout)
+    import tempfile
+    b = os.environ["DOCKHARD_BIN"]
+    for h in sorted(glob.glob(f"{hosts}/*/")):
+        with tempfile.TemporaryDirectory() as t:
+            snap = os.path.join(t, "snap.json")
+            r = subprocess.run([b, "collect", "--root", h, "--profile", "all", "--no-policy", "-o", snap],
+                               capture_output=True)
+            if r.returncode != 0:
+                continue
+            put("snapshot", read(snap))
+            rep = subprocess.run([b, "check", "--snapshot", snap, "--no-policy", "--format", "json"],
+                                 capture_output=True)
+            if rep.stdout:
+                put("report", rep.stdout)
