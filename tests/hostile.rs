@@ -593,66 +593,74 @@ fn non_utf8_daemon_json_unit_and_environment_file() {
 // 5. A FIFO or /dev/zero where a file is expected
 // ---------------------------------------------------------------------------
 
-/// Opens `fifo` for writing whenever a reader does, and writes zeros to it
-/// without end; counts the readers it met (dockhard must never be one).
-struct FifoWriter {
-    readers: Arc<AtomicUsize>,
+/// A loop on its own thread, run until dropped, that counts something
+/// (readers met, processes started) for the test to check.
+struct Background {
+    count: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
 }
 
-impl FifoWriter {
-    fn start(fifo: &Path) -> FifoWriter {
-        use std::os::unix::fs::OpenOptionsExt;
-        let (readers, stop) = (
+impl Background {
+    /// Run `body(stop, count)` on a new thread.
+    fn spawn(body: impl FnOnce(&AtomicBool, &AtomicUsize) + Send + 'static) -> Background {
+        let (count, stop) = (
             Arc::new(AtomicUsize::new(0)),
             Arc::new(AtomicBool::new(false)),
         );
-        let (r, s, p) = (readers.clone(), stop.clone(), fifo.to_path_buf());
-        let thread = thread::spawn(move || {
-            while !s.load(Ordering::SeqCst) {
-                // ENXIO while nobody reads.
-                match std::fs::OpenOptions::new()
-                    .write(true)
-                    .custom_flags(libc::O_NONBLOCK)
-                    .open(&p)
-                {
-                    Ok(mut f) => {
-                        r.fetch_add(1, Ordering::SeqCst);
-                        let zeros = [0u8; 65536];
-                        while !s.load(Ordering::SeqCst) {
-                            match f.write(&zeros) {
-                                Ok(_) => {}
-                                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                                    thread::sleep(Duration::from_millis(5))
-                                }
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    Err(_) => thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        FifoWriter {
-            readers,
+        let (n, s) = (count.clone(), stop.clone());
+        let thread = thread::spawn(move || body(&s, &n));
+        Background {
+            count,
             stop,
             thread: Some(thread),
         }
     }
 
-    fn readers(&self) -> usize {
-        self.readers.load(Ordering::SeqCst)
+    fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
     }
 }
 
-impl Drop for FifoWriter {
+impl Drop for Background {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
+}
+
+/// Opens `fifo` for writing whenever a reader does, and writes zeros to it
+/// without end; counts the readers it met (dockhard must never be one).
+fn fifo_writer(fifo: &Path) -> Background {
+    use std::os::unix::fs::OpenOptionsExt;
+    let p = fifo.to_path_buf();
+    Background::spawn(move |s, r| {
+        while !s.load(Ordering::SeqCst) {
+            // ENXIO while nobody reads.
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&p)
+            {
+                Ok(mut f) => {
+                    r.fetch_add(1, Ordering::SeqCst);
+                    let zeros = [0u8; 65536];
+                    while !s.load(Ordering::SeqCst) {
+                        match f.write(&zeros) {
+                            Ok(_) => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                                thread::sleep(Duration::from_millis(5))
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(_) => thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    })
 }
 
 #[test]
@@ -710,9 +718,9 @@ fn fifo_and_char_device_where_files_are_expected() {
     );
     let fifo = root.path().join("etc/default/docker");
     mkfifo(&fifo);
-    let writer = FifoWriter::start(&fifo);
+    let writer = fifo_writer(&fifo);
     let m = check_root("FIFO EnvironmentFile with a writer", root.path(), &[]);
-    assert_eq!(writer.readers(), 0, "dockhard opened the FIFO");
+    assert_eq!(writer.count(), 0, "dockhard opened the FIFO");
     drop(writer);
     let r = report("FIFO EnvironmentFile with a writer", &m, 2);
     assert_eq!(
@@ -1538,9 +1546,7 @@ fn api_over_tls_that_never_completes() {
 /// daemons, then sees vanish), reaped late so that zombies are always
 /// around.
 struct Churn {
-    started: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
+    run: Background,
     _dir: tempfile::TempDir,
 }
 
@@ -1553,12 +1559,7 @@ impl Churn {
             .find(|p| Path::new(p).exists())
             .expect("sleep");
         std::fs::copy(sleep, &fake).unwrap();
-        let (started, stop) = (
-            Arc::new(AtomicUsize::new(0)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let (n, s) = (started.clone(), stop.clone());
-        let thread = thread::spawn(move || {
+        let run = Background::spawn(move |s, n| {
             let mut kids = std::collections::VecDeque::new();
             let mut i = 0usize;
             while !s.load(Ordering::SeqCst) {
@@ -1587,25 +1588,11 @@ impl Churn {
                 let _ = c.wait();
             }
         });
-        Churn {
-            started,
-            stop,
-            thread: Some(thread),
-            _dir: dir,
-        }
+        Churn { run, _dir: dir }
     }
 
     fn started(&self) -> usize {
-        self.started.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Churn {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.run.count()
     }
 }
 
