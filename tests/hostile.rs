@@ -236,6 +236,12 @@ fn check_root(name: &str, root: &Path, extra: &[&str]) -> Measured {
 const KEY_MARK: &str = "DOCKHARD-TEST-SECRET-KEY-MATERIAL";
 const SHADOW_MARK: &str = "DOCKHARD-TEST-SECRET-HASH";
 
+/// `check --root ROOT` must exit 2; the message of daemon.config-valid.
+fn config_valid_message(name: &str, root: &Path) -> Value {
+    let r = report(name, &check_root(name, root, &[]), 2);
+    result(&r, "daemon.config-valid")["message"].clone()
+}
+
 fn secret_key() -> String {
     format!(
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ{KEY_MARK}AAAAAQAAADMAAAALc3No\nZC1lZDI1NTE5AAAAIDk0bW9yZS1zZWNyZXQtYnl0ZXMtaGVyZQ==\n-----END OPENSSH PRIVATE KEY-----\n"
@@ -671,13 +677,8 @@ fn fifo_and_char_device_where_files_are_expected() {
     // daemon.json a FIFO nobody writes to: a blocking open would hang.
     let root = tempfile::tempdir().unwrap();
     mkfifo(&root.path().join("etc/docker/daemon.json"));
-    let r = report(
-        "FIFO daemon.json",
-        &check_root("FIFO daemon.json", root.path(), &[]),
-        2,
-    );
     assert_eq!(
-        result(&r, "daemon.config-valid")["message"],
+        config_valid_message("FIFO daemon.json", root.path()),
         "/etc/docker/daemon.json: not a regular file (fifo)"
     );
 
@@ -685,13 +686,8 @@ fn fifo_and_char_device_where_files_are_expected() {
     let root = tempfile::tempdir().unwrap();
     mknod_char(&root.path().join("dev/zero"), 1, 5);
     link("/dev/zero", root.path(), "etc/docker/daemon.json");
-    let r = report(
-        "daemon.json -> /dev/zero",
-        &check_root("daemon.json -> /dev/zero", root.path(), &[]),
-        2,
-    );
     assert_eq!(
-        result(&r, "daemon.config-valid")["message"],
+        config_valid_message("daemon.json -> /dev/zero", root.path()),
         "/etc/docker/daemon.json: not a regular file (character device)"
     );
 
@@ -729,13 +725,8 @@ fn fifo_and_char_device_where_files_are_expected() {
     );
     std::fs::remove_file(&fifo).unwrap();
     mknod_char(&fifo, 1, 5);
-    let r = report(
-        "/dev/zero EnvironmentFile",
-        &check_root("/dev/zero EnvironmentFile", root.path(), &[]),
-        2,
-    );
     assert_eq!(
-        result(&r, "daemon.config-valid")["message"],
+        config_valid_message("/dev/zero EnvironmentFile", root.path()),
         "the next start cannot be modelled: cannot resolve docker.service: /etc/default/docker: not a regular file (character device)"
     );
 
