@@ -13,6 +13,7 @@ pub mod fuzzing;
 pub mod model;
 pub mod parse;
 pub mod policy;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod snapshot;

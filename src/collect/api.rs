@@ -52,23 +52,6 @@ pub fn choose_endpoint(
 /// snapshot is read back (`check --snapshot`) only up to serde_json's 128.
 pub const MAX_BODY_DEPTH: usize = 64;
 
-/// How deeply a JSON value nests (a scalar is 0, `[]` is 1), without recursion.
-pub fn json_depth(v: &serde_json::Value) -> usize {
-    use serde_json::Value;
-    let mut deepest = 0;
-    let mut stack = vec![(v, 0usize)];
-    while let Some((v, d)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match v {
-            Value::Array(a) => Box::new(a.iter()),
-            Value::Object(o) => Box::new(o.values()),
-            _ => continue,
-        };
-        deepest = deepest.max(d + 1);
-        stack.extend(children.map(|c| (c, d + 1)));
-    }
-    deepest
-}
-
 /// Largest answer accepted for a single object (`/version`, `/info`,
 /// `/networks/bridge`, one inspect): 8 MiB and [`MAX_VALUES`] JSON values.
 pub const MAX_ANSWER_BYTES: usize = 8 << 20;
@@ -100,11 +83,22 @@ fn limits_for(path: &str) -> (http::Limits, usize) {
     (limits, if list { MAX_LIST_VALUES } else { MAX_VALUES })
 }
 
-/// Whether a JSON text has more than `max` values and keys, counted as the
-/// `[`, `{`, `,` and `:` outside strings (a bound, exact for non-empty
-/// containers), before anything is allocated for them.
-pub fn more_values_than(body: &[u8], max: usize) -> bool {
-    let (mut n, mut in_string, mut escaped) = (0usize, false, false);
+/// What one pass over a JSON text tells before it is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Values and keys, counted as the `[`, `{`, `,` and `:` outside strings
+    /// (a bound, exact for non-empty containers), up to `max + 1`.
+    pub values: usize,
+    /// Deepest nesting of `[` and `{` (a scalar is 0, `[]` is 1), as far as
+    /// the count went.
+    pub depth: usize,
+}
+
+/// Scan `body` once, stopping as soon as it has more than `max` values, so
+/// that nothing is allocated for a hostile answer's values.
+pub fn shape(body: &[u8], max: usize) -> Shape {
+    let (mut n, mut depth, mut deepest) = (0usize, 0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
     for &b in body {
         if in_string {
             match b {
@@ -113,20 +107,28 @@ pub fn more_values_than(body: &[u8], max: usize) -> bool {
                 b'"' => in_string = false,
                 _ => {}
             }
-        } else {
-            match b {
-                b'"' => in_string = true,
-                b'[' | b'{' | b',' | b':' => {
-                    n += 1;
-                    if n > max {
-                        return true;
-                    }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'[' | b'{' | b',' | b':' => {
+                if matches!(b, b'[' | b'{') {
+                    depth += 1;
+                    deepest = deepest.max(depth);
                 }
-                _ => {}
+                n += 1;
+                if n > max {
+                    break;
+                }
             }
+            _ => {}
         }
     }
-    false
+    Shape {
+        values: n,
+        depth: deepest,
+    }
 }
 
 /// One call: status and JSON body, or why there is none.
@@ -138,7 +140,8 @@ pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
                 status: Some(r.status),
                 ..ApiCall::default()
             };
-            if more_values_than(&r.body, max_values) {
+            let shape = shape(&r.body, max_values);
+            if shape.values > max_values {
                 c.error = Some(format!(
                     "HTTP {}: the response has more than {max_values} JSON values",
                     r.status
@@ -146,14 +149,14 @@ pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
                 return c;
             }
             match serde_json::from_slice::<serde_json::Value>(&r.body) {
-                Ok(v) if json_depth(&v) > MAX_BODY_DEPTH => {
+                Ok(_) if shape.depth > MAX_BODY_DEPTH => {
                     c.error = Some(format!(
                         "HTTP {}: the response nests deeper than {MAX_BODY_DEPTH} levels",
                         r.status
                     ));
                 }
                 Ok(mut v) if (200..300).contains(&r.status) => {
-                    super::redact::api_body(path, &mut v);
+                    crate::redact::api_body(path, &mut v);
                     c.body = Some(v)
                 }
                 Ok(v) => {
@@ -457,8 +460,9 @@ mod tests {
     #[test]
     fn deeply_nested_answers_are_refused() {
         let nested = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
-        assert_eq!(json_depth(&serde_json::json!(1)), 0);
-        assert_eq!(json_depth(&serde_json::json!({"a": [[], {"b": [1]}]})), 4);
+        assert_eq!(shape(b"1", 10).depth, 0);
+        assert_eq!(shape(br#"{"a": [[], {"b": [1]}]}"#, 10).depth, 4);
+        assert_eq!(shape(br#"["[[{", [1]]"#, 10).depth, 2);
         let answers = vec![
             ("/version", 200, r#"{"Version":"20.10.24"}"#.to_string()),
             ("/info", 200, nested(MAX_BODY_DEPTH + 1)),
@@ -481,11 +485,11 @@ mod tests {
 
     #[test]
     fn value_counts_and_limits() {
-        assert!(!more_values_than(b"[1,2]", 2));
-        assert!(more_values_than(b"[1,2,3]", 2));
+        assert!(shape(b"[1,2]", 2).values <= 2);
+        assert!(shape(b"[1,2,3]", 2).values > 2);
         // Inside strings nothing counts, escaped quotes included.
-        assert!(!more_values_than(br#"["a,b:[{", "\",[:"]"#, 2));
-        assert!(more_values_than(br#"{"a":1,"b":2}"#, 3));
+        assert!(shape(br#"["a,b:[{", "\",[:"]"#, 2).values <= 2);
+        assert!(shape(br#"{"a":1,"b":2}"#, 3).values > 3);
         let (l, v) = limits_for("/info");
         assert_eq!((l.max_body, v), (MAX_ANSWER_BYTES, MAX_VALUES));
         let (l, v) = limits_for("/containers/json?all=1");

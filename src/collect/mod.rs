@@ -20,7 +20,6 @@ pub mod files;
 pub mod http;
 pub mod probe;
 pub mod procfs;
-pub mod redact;
 
 use files::Fs;
 use procfs::{Identity, Proc};

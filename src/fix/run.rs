@@ -478,7 +478,7 @@ pub fn fix(
         ));
     }
     out(w, render_plan(&plan));
-    let diff = super::diff::mask_secrets(&plan.diff());
+    let diff = crate::redact::mask_secrets(&plan.diff());
     if !diff.is_empty() {
         let _ = write!(w, "{diff}");
     }

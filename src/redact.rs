@@ -1,12 +1,17 @@
-//! What dockhard never keeps of an Engine API answer: values that commonly
-//! hold secrets and that no rule needs. Applied to every answer before it
-//! enters the snapshot, so neither a report nor `collect -o` can hold them.
+//! Secrets dockhard never keeps or shows. Pure.
+//!
+//! [`api_body`]: what is dropped from an Engine API answer (values that
+//! commonly hold secrets and that no rule needs), applied to every answer
+//! before it enters the snapshot, so neither a report nor `collect -o` can
+//! hold them:
 //!
 //! - containers and images: the values of `Config.Env` (and an image's
 //!   `ContainerConfig.Env`): `NAME=VALUE` becomes `NAME=<redacted>`;
 //! - a container's `/top`: each command line is cut to its program (the
 //!   rules only look at the program's name);
 //! - `/info`: user and password in `HttpProxy`, `HttpsProxy`.
+//!
+//! [`mask_secrets`]: what `fix` shows of the lines it changes.
 
 use serde_json::Value;
 
@@ -86,6 +91,126 @@ pub fn mask_url_password(url: &str) -> String {
     }
 }
 
+/// Words that mark a key or flag value as a secret (lower case):
+/// `splunk-token`, `*-password`, `gelf-...-secret`, `api-key`, ...
+const SECRET_WORDS: &[&str] = &[
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "apikey",
+    "api-key",
+    "credential",
+];
+
+/// The diff as printed: the values of secret-named keys (`"splunk-token":
+/// "..."`, `--log-opt splunk-token=...`) and URL passwords
+/// (`https://user:...@host`) replaced by `<redacted>`. What is written is
+/// the real text; only what is shown is masked.
+pub fn mask_secrets(text: &str) -> String {
+    text.split_inclusive('\n').map(mask_line).collect()
+}
+
+fn mask_line(line: &str) -> String {
+    // URL passwords first, then secret-named values (also inside a URL's
+    // query: `?token=...`).
+    mask_words(&mask_urls(line))
+}
+
+/// Each `scheme://...` token, masked by [`mask_url_password`].
+fn mask_urls(line: &str) -> String {
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut from = 0;
+    while let Some(i) = line.get(from..).and_then(|s| s.find("://")) {
+        let scheme_start = line[..from + i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |k| k + 1);
+        let end = from
+            + i
+            + line[from + i..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\''))
+                .unwrap_or(line.len() - from - i);
+        from = from + i + 3;
+        let url = &line[scheme_start..end];
+        let masked = mask_url_password(url);
+        if masked != url {
+            edits.push((scheme_start, end, masked));
+        }
+    }
+    apply_edits(line, edits)
+}
+
+/// The values of keys and flags named like secrets ([`SECRET_WORDS`]).
+fn mask_words(line: &str) -> String {
+    let lower = line.to_ascii_lowercase();
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for w in SECRET_WORDS {
+        let mut from = 0;
+        while let Some(i) = lower.get(from..).and_then(|s| s.find(w)) {
+            let at = from + i + w.len();
+            from = at;
+            // The rest of the key: letters, digits, `-`, `_`, `.`.
+            let key_end = at
+                + line[at..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+                    .unwrap_or(line.len() - at);
+            let rest = &line[key_end..];
+            let value = if let Some(r) = rest.strip_prefix('=') {
+                let len = r
+                    .find([' ', '\t', '"', '\'', '\n', '\r', '\\', '&'])
+                    .unwrap_or(r.len());
+                Some((key_end + 1, len))
+            } else {
+                rest.strip_prefix('"')
+                    .map(|r| r.trim_start_matches([' ', '\t']))
+                    .and_then(|r| r.strip_prefix(':'))
+                    .map(|r| r.trim_start_matches([' ', '\t']))
+                    .and_then(|r| r.strip_prefix('"'))
+                    .map(|v| (line.len() - v.len(), json_string_len(v)))
+            };
+            if let Some((start, len)) = value {
+                edits.push((start, start + len, REDACTED.to_string()));
+            }
+        }
+    }
+    apply_edits(line, edits)
+}
+
+/// `line` with each byte range replaced (overlapping ranges after the
+/// first are skipped).
+fn apply_edits(line: &str, mut edits: Vec<(usize, usize, String)>) -> String {
+    if edits.is_empty() {
+        return line.to_string();
+    }
+    edits.sort_unstable();
+    let mut out = String::with_capacity(line.len());
+    let mut pos = 0;
+    for (s, e, with) in edits {
+        if s < pos || e <= s {
+            continue;
+        }
+        out.push_str(&line[pos..s]);
+        out.push_str(&with);
+        pos = e;
+    }
+    out.push_str(&line[pos..]);
+    out
+}
+
+/// Bytes of a JSON string body up to (not including) its closing quote.
+fn json_string_len(s: &str) -> usize {
+    let mut esc = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if esc => esc = false,
+            '\\' => esc = true,
+            '"' => return i,
+            _ => {}
+        }
+    }
+    s.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +282,45 @@ mod tests {
                 }
             }
             let _ = mask_url_password(&junk);
+        }
+    }
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn secret_values_are_masked_in_what_is_shown() {
+        let d = "-{\"log-opts\": {\"splunk-token\": \"SECRET\\\"X\", \"splunk-url\": \"https://u:PW@h:8088/x\"}}\n\
+                 +ExecStart=/usr/bin/dockerd --log-opt splunk-token=SECRET2 --log-opt tag=web\n \"registry-mirrors\": [\"https://bob@m\"]\n";
+        let m = mask_secrets(d);
+        assert_eq!(
+            m,
+            "-{\"log-opts\": {\"splunk-token\": \"<redacted>\", \"splunk-url\": \"https://u:<redacted>@h:8088/x\"}}\n\
+             +ExecStart=/usr/bin/dockerd --log-opt splunk-token=<redacted> --log-opt tag=web\n \"registry-mirrors\": [\"https://bob@m\"]\n"
+        );
+        assert_eq!(mask_secrets("+{\"icc\": false}\n"), "+{\"icc\": false}\n");
+        assert_eq!(
+            mask_secrets("\"https://u:pw@h/hook?token=abc&x=1\"\n"),
+            "\"https://u:<redacted>@h/hook?token=<redacted>&x=1\"\n"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_keeps_lines(t in any::<String>()) {
+            let m = mask_secrets(&t);
+            prop_assert_eq!(m.matches('\n').count(), t.matches('\n').count());
+        }
+
+        #[test]
+        fn a_token_never_shows(secret in "[A-Za-z0-9]{8,16}", key in prop::sample::select(vec!["splunk-token", "gelf-password", "X-Api-Key", "awslogs-credentials"])) {
+            for line in [format!(" \"{key}\": \"{secret}\",\n"), format!("+ExecStart=/d --log-opt {key}={secret}\n"), format!("\"url\": \"tcp://a:{secret}@h\"\n")] {
+                let m = mask_secrets(&line);
+                prop_assert!(!m.contains(&secret), "{}", m);
+            }
         }
     }
 }
