@@ -215,6 +215,11 @@ pub struct DaemonEvidence {
     /// TCP sockets in LISTEN state held by the daemon (matched by inode
     /// from /proc/PID/fd to /proc/net/tcp{,6}).
     pub tcp_listeners: Vec<SocketAddrText>,
+    /// Why `tcp_listeners` is unknown (its /proc/PID/fd or net/tcp could
+    /// not be read, say because it exited mid-audit): then the empty list
+    /// proves nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sockets_error: Option<String>,
     /// Unix socket paths the daemon listens on.
     pub unix_listeners: Vec<String>,
     /// Errors met while reading this process (it may have exited mid-audit).

@@ -83,6 +83,8 @@ fn daemon_that_exited_mid_audit_gives_errors_not_a_panic() {
         format!("/proc/{pid}/cmdline: not found (process exited?)"),
         format!("/proc/{pid}/fd: not found (process exited?)")
     ]);
+    v["daemons"][0]["sockets_error"] =
+        serde_json::json!(format!("/proc/{pid}/fd: not found (process exited?)"));
     v["daemons"][0]["api"] =
         serde_json::json!({"endpoint": "unix:///x.sock", "error": "x.sock: connection refused"});
     let dir = tempfile::tempdir().unwrap();

@@ -250,10 +250,14 @@ impl Proc {
             Ok(i) => i,
             Err(e) => {
                 d_errors_push(&mut d.errors, pid, "fd", &e);
+                d.sockets_error = d.errors.last().cloned();
                 BTreeSet::new()
             }
         };
         let (tcp, errs) = self.tcp_table(Some(pid));
+        if d.sockets_error.is_none() {
+            d.sockets_error = errs.first().cloned();
+        }
         d.errors.extend(errs);
         let mut tcp_listeners: Vec<SocketAddrText> = tcp
             .iter()

@@ -467,14 +467,7 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence, objects: bool) -> DaemonMo
     }
 
     let tcp = running_tcp(d, &running_cfg);
-    let tcp_unknown = d
-        .errors
-        .iter()
-        .find(|e| {
-            e.starts_with(&format!("/proc/{}/fd:", d.pid))
-                || e.starts_with(&format!("/proc/{}/net/tcp:", d.pid))
-        })
-        .cloned();
+    let tcp_unknown = d.sockets_error.clone();
     let reload_view = file.as_ref().filter(|_| !d.argv.is_empty()).map(|f| {
         let input = ConfigInput {
             argv: &words,
