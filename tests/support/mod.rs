@@ -16,6 +16,10 @@
 //! - [`FakeDockerd`]: a process whose executable is named `dockerd`, with
 //!   the command line and the (inherited) listening sockets a test gives it.
 //! - [`need_root`]: like [`live`] for tests that only need root.
+//! - [`engines`], [`engine`]: the host's dockerd and the newer engines
+//!   `scripts/engines` fetched (read from the manifest [`ENGINES_ENV`]
+//!   names), started with [`DaemonOpts::engine`]. A missing one is fatal
+//!   when `CI` is set, a loud `SKIPPED` otherwise.
 //!
 //! Everything here panics with a message naming what failed (and, for a
 //! daemon, the tail of its log): it is test support code.
@@ -256,6 +260,290 @@ pub fn live(test: &str) -> Option<Live> {
         _flock: file,
         _mutex: mutex,
     })
+}
+
+// ---------------------------------------------------------------------------
+// Engines: the host's dockerd and the newer ones scripts/engines fetched
+// ---------------------------------------------------------------------------
+
+/// Names the manifest `scripts/engines` writes (set by `scripts/test`).
+pub const ENGINES_ENV: &str = "DOCKHARD_ENGINES";
+/// The cache directory of `scripts/engines` (its manifest is
+/// `CACHE/engines.tsv`), used when [`ENGINES_ENV`] is not set.
+pub const ENGINE_CACHE_ENV: &str = "DOCKHARD_ENGINE_CACHE";
+/// The default of [`ENGINE_CACHE_ENV`].
+pub const DEFAULT_ENGINE_CACHE: &str = "/var/cache/dockhard-engines";
+/// The release lines `scripts/engines` fetches (Debian 13 and unstable);
+/// the host's own (Debian 12: 20.10) comes from [`Tools`].
+pub const FETCHED_LINES: [&str; 2] = ["26.1", "28.5"];
+
+/// One Docker Engine a test can start ([`DaemonOpts::engine`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Engine {
+    /// The upstream version of its dockerd, e.g. `28.5.2`.
+    pub version: String,
+    /// Its dockerd, run by path.
+    pub dockerd: PathBuf,
+    /// Directories put first on dockerd's PATH (its docker-proxy and
+    /// docker-init, the containerd and shim it starts); empty for the host's.
+    pub path_prefix: Vec<PathBuf>,
+}
+
+impl Engine {
+    /// True when this is release `line` (`"28.5"`, `"28"` or `"28.5.2"`).
+    pub fn is_line(&self, line: &str) -> bool {
+        self.version == line
+            || self
+                .version
+                .strip_prefix(line)
+                .is_some_and(|rest| rest.starts_with('.'))
+    }
+
+    /// The PATH dockerd runs with: the prefix, then `path` (the current PATH).
+    pub fn path_with(&self, path: Option<&std::ffi::OsStr>) -> Result<std::ffi::OsString, String> {
+        let rest: Vec<PathBuf> = path
+            .map(|p| std::env::split_paths(p).collect())
+            .unwrap_or_default();
+        std::env::join_paths(self.path_prefix.iter().chain(rest.iter()))
+            .map_err(|e| format!("PATH for {}: {e}", self.dockerd.display()))
+    }
+}
+
+/// The upstream version in `dockerd --version` output (`Docker version
+/// 20.10.24+dfsg1, build 297e128` gives `20.10.24`).
+pub fn dockerd_version(output: &str) -> Option<String> {
+    let rest = output.trim().strip_prefix("Docker version ")?;
+    let v: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    (v.contains('.') && !v.starts_with('.') && !v.ends_with('.')).then_some(v)
+}
+
+/// `dockerd --version` of `dockerd` (run with `path_prefix` first on PATH).
+pub fn run_dockerd_version(dockerd: &Path, path_prefix: &[PathBuf]) -> Result<String, String> {
+    let e = Engine {
+        version: String::new(),
+        dockerd: dockerd.to_path_buf(),
+        path_prefix: path_prefix.to_vec(),
+    };
+    let out = Command::new(dockerd)
+        .arg("--version")
+        .env("PATH", e.path_with(std::env::var_os("PATH").as_deref())?)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {} --version: {e}", dockerd.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "{} --version failed ({}): {}{}",
+            dockerd.display(),
+            out.status,
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(text)
+}
+
+/// The manifest the fetched engines are read from.
+pub fn engines_manifest() -> PathBuf {
+    match std::env::var_os(ENGINES_ENV) {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => std::env::var_os(ENGINE_CACHE_ENV)
+            .filter(|c| !c.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ENGINE_CACHE))
+            .join("engines.tsv"),
+    }
+}
+
+/// Parse a manifest of `scripts/engines` (`#` comments; else VERSION, DOCKERD,
+/// PATH_PREFIX (`:`-separated), then fields this ignores, TAB-separated).
+/// Checks only the text; `source` names the file in errors.
+pub fn parse_engines_manifest(text: &str, source: &Path) -> Result<Vec<Engine>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let at = || format!("{}:{}", source.display(), i + 1);
+        let f: Vec<&str> = line.split('\t').collect();
+        let [version, dockerd, prefix, ..] = f[..] else {
+            return Err(format!(
+                "{}: expected VERSION<TAB>DOCKERD<TAB>PATH_PREFIX, got {line:?}",
+                at()
+            ));
+        };
+        if dockerd_version(&format!("Docker version {version}")).as_deref() != Some(version) {
+            return Err(format!("{}: {version:?} is not a version", at()));
+        }
+        let dockerd = PathBuf::from(dockerd);
+        let path_prefix: Vec<PathBuf> = prefix
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        if let Some(p) = std::iter::once(&dockerd)
+            .chain(path_prefix.iter())
+            .find(|p| !p.is_absolute())
+        {
+            return Err(format!("{}: {} is not an absolute path", at(), p.display()));
+        }
+        out.push(Engine {
+            version: version.to_string(),
+            dockerd,
+            path_prefix,
+        });
+    }
+    Ok(out)
+}
+
+/// What [`engines`] found, once per test binary.
+struct EngineSet {
+    engines: Vec<&'static Engine>,
+    /// Why an engine the tests expect is missing.
+    missing: Vec<String>,
+}
+
+fn host_engine() -> Result<Engine, String> {
+    let tools = requirements()?;
+    let out = run_dockerd_version(&tools.dockerd, &[])?;
+    let version = dockerd_version(&out).ok_or_else(|| {
+        format!(
+            "{} --version: no version in {out:?}",
+            tools.dockerd.display()
+        )
+    })?;
+    Ok(Engine {
+        version,
+        dockerd: tools.dockerd.clone(),
+        path_prefix: Vec::new(),
+    })
+}
+
+/// The fetched engines of the manifest, each checked on disk: its dockerd
+/// runs and reports the manifest's version, its PATH directories exist.
+fn fetched_engines(manifest: &Path) -> Result<Vec<Engine>, String> {
+    let text = fs::read_to_string(manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let engines = parse_engines_manifest(&text, manifest)?;
+    for e in &engines {
+        if !is_executable(&e.dockerd) {
+            return Err(format!(
+                "{}: {} (named by {}) is missing or not executable",
+                e.version,
+                e.dockerd.display(),
+                manifest.display()
+            ));
+        }
+        if let Some(d) = e.path_prefix.iter().find(|d| !d.is_dir()) {
+            return Err(format!(
+                "{}: {} (named by {}) is not a directory",
+                e.version,
+                d.display(),
+                manifest.display()
+            ));
+        }
+        let out = run_dockerd_version(&e.dockerd, &e.path_prefix)?;
+        if dockerd_version(&out).as_deref() != Some(e.version.as_str()) {
+            return Err(format!(
+                "{} --version says {:?}, {} says {}",
+                e.dockerd.display(),
+                out.trim(),
+                manifest.display(),
+                e.version
+            ));
+        }
+    }
+    Ok(engines)
+}
+
+fn load_engines() -> EngineSet {
+    let mut engines: Vec<&'static Engine> = Vec::new();
+    let mut missing = Vec::new();
+    match host_engine() {
+        Ok(e) => engines.push(Box::leak(Box::new(e))),
+        Err(why) => missing.push(format!("the host's engine: {why}")),
+    }
+    let manifest = engines_manifest();
+    match fetched_engines(&manifest) {
+        Ok(fetched) => {
+            for e in fetched {
+                if !engines.iter().any(|h| h.version == e.version) {
+                    engines.push(Box::leak(Box::new(e)));
+                }
+            }
+            for line in FETCHED_LINES {
+                if !engines.iter().any(|e| e.is_line(line)) {
+                    missing.push(format!("engine {line}: not in {}", manifest.display()));
+                }
+            }
+        }
+        Err(why) => {
+            for line in FETCHED_LINES {
+                missing.push(format!("engine {line}: {why}"));
+            }
+        }
+    }
+    EngineSet { engines, missing }
+}
+
+fn engine_set() -> &'static EngineSet {
+    static SET: OnceLock<EngineSet> = OnceLock::new();
+    SET.get_or_init(load_engines)
+}
+
+fn engines_missing(what: &str, why: &[String]) {
+    let why = why.join("; ");
+    if on_ci() {
+        panic!(
+            "{what}: {why}. CI is set, so a missing engine is fatal (scripts/test runs \
+             scripts/engines, which fetches them; {ENGINES_ENV} names its manifest)"
+        );
+    }
+    loud(&format!(
+        "\n******** SKIPPED: {what}: {why} (fetch them with scripts/engines; \
+         with CI set this is a failure) ********\n"
+    ));
+}
+
+/// Every engine: the host's (20.10 on Debian 12) first, then the fetched
+/// ones of [`engines_manifest`] ([`FETCHED_LINES`]). A missing one panics
+/// on CI and is left out with a loud `SKIPPED` otherwise.
+pub fn engines() -> Vec<&'static Engine> {
+    let set = engine_set();
+    if !set.missing.is_empty() {
+        engines_missing("engines missing", &set.missing);
+    }
+    set.engines.clone()
+}
+
+/// The engine of release `line` (`"20.10"`, `"26.1"`, `"28.5"`). `None`
+/// (after a loud `SKIPPED`) when it is missing; a panic on CI.
+pub fn engine(line: &str) -> Option<&'static Engine> {
+    let set = engine_set();
+    if let Some(e) = set.engines.iter().find(|e| e.is_line(line)) {
+        return Some(e);
+    }
+    let mut why: Vec<String> = set
+        .missing
+        .iter()
+        .filter(|m| m.starts_with(&format!("engine {line}:")))
+        .cloned()
+        .collect();
+    if why.is_empty() {
+        why.push(format!(
+            "no engine {line} here (have: {})",
+            set.engines
+                .iter()
+                .map(|e| e.version.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        why.extend(set.missing.iter().cloned());
+    }
+    engines_missing(&format!("engine {line}"), &why);
+    None
 }
 
 // ---------------------------------------------------------------------------
@@ -562,6 +850,36 @@ pub fn processes_under(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// `roots` and all their descendants (by the parent pid of /proc/PID/stat).
+pub fn with_descendants(roots: &[u32]) -> Vec<u32> {
+    let me = std::process::id();
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // `PID (COMM) STATE PPID ...`; COMM may hold spaces and parentheses.
+        let rest = stat.get(stat.rfind(')')? + 1..)?;
+        rest.split_whitespace().nth(1)?.parse().ok()
+    };
+    let links: Vec<(u32, u32)> = fs::read_dir("/proc")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+                .filter_map(|pid| parent_of(pid).map(|ppid| (pid, ppid)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut all: Vec<u32> = roots.to_vec();
+    let mut i = 0;
+    while let Some(&p) = all.get(i) {
+        for &(pid, ppid) in &links {
+            if ppid == p && pid != me && pid > 1 && !all.contains(&pid) {
+                all.push(pid);
+            }
+        }
+        i += 1;
+    }
+    all
+}
+
 // ---------------------------------------------------------------------------
 // The daemon
 // ---------------------------------------------------------------------------
@@ -575,6 +893,8 @@ pub struct DaemonOpts {
     pub args: Vec<String>,
     /// Extra environment for dockerd.
     pub env: Vec<(String, String)>,
+    /// The engine to run; `None`: the host's dockerd ([`Tools::dockerd`]).
+    pub engine: Option<Engine>,
 }
 
 impl DaemonOpts {
@@ -605,6 +925,13 @@ impl DaemonOpts {
         self.env.push((k.into(), v.into()));
         self
     }
+
+    /// Run `engine`'s dockerd (by path, with its PATH prefix before the
+    /// current PATH) instead of the host's.
+    pub fn engine(mut self, engine: &Engine) -> Self {
+        self.engine = Some(engine.clone());
+        self
+    }
 }
 
 /// A private dockerd. Stopped, unmounted and removed on drop.
@@ -619,6 +946,10 @@ pub struct Daemon {
     pub log: PathBuf,
     /// The full dockerd command line (argv[0] included).
     pub argv: Vec<String>,
+    /// The engine it runs (`None`: the host's dockerd).
+    pub engine: Option<Engine>,
+    /// From the start of dockerd to its first `/_ping` answer.
+    pub ready_after: Duration,
     pid: u32,
     child: Option<Child>,
     tools: &'static Tools,
@@ -649,8 +980,9 @@ impl Daemon {
             .map_err(|e| format!("chmod {}: {e}", dir.display()))?;
         let sock = dir.join("docker.sock");
         let log = dir.join("dockerd.log");
+        let dockerd = opts.engine.as_ref().map_or(&tools.dockerd, |e| &e.dockerd);
         let mut argv: Vec<String> = vec![
-            tools.dockerd.display().to_string(),
+            dockerd.display().to_string(),
             "--data-root".to_string(),
             dir.join("data").display().to_string(),
             "--exec-root".to_string(),
@@ -689,9 +1021,19 @@ impl Daemon {
         ] {
             cmd.env_remove(k);
         }
+        if let Some(e) = opts.engine.as_ref().filter(|e| !e.path_prefix.is_empty()) {
+            match e.path_with(std::env::var_os("PATH").as_deref()) {
+                Ok(path) => cmd.env("PATH", path),
+                Err(why) => {
+                    let _ = fs::remove_dir_all(&dir);
+                    return Err(why);
+                }
+            };
+        }
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
+        let spawned = Instant::now();
         let child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
@@ -707,10 +1049,13 @@ impl Daemon {
             config_path,
             log,
             argv,
+            engine: opts.engine,
+            ready_after: Duration::ZERO,
             tools,
             image: None,
         };
         d.wait_ready()?;
+        d.ready_after = spawned.elapsed();
         Ok(d)
     }
 
@@ -923,8 +1268,47 @@ impl Daemon {
 
     /// Stop the daemon now (drop does the same).
     pub fn stop(&mut self) {
+        if self.stop_dockerd() {
+            self.kill_leftovers();
+        }
+    }
+
+    /// Stop the daemon like [`Daemon::stop`], and list (`PID: command line`)
+    /// the processes it started (containerd, shims) that still run `grace`
+    /// after dockerd exited: what a clean stop leaves behind. They are
+    /// killed before this returns.
+    pub fn stop_listing_leftovers(&mut self, grace: Duration) -> Vec<String> {
+        if !self.stop_dockerd() {
+            return Vec::new();
+        }
+        let clean = poll(grace, || {
+            processes_under(&self.dir).is_empty().then_some(())
+        });
+        let left = if clean.is_some() {
+            Vec::new()
+        } else {
+            processes_under(&self.dir)
+                .into_iter()
+                .map(|pid| {
+                    let argv = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    let argv: Vec<String> = argv
+                        .split(|b| *b == 0)
+                        .filter(|a| !a.is_empty())
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect();
+                    format!("{pid}: {}", argv.join(" "))
+                })
+                .collect()
+        };
+        self.kill_leftovers();
+        left
+    }
+
+    /// Remove the containers, SIGTERM dockerd and wait for it (SIGKILL after
+    /// [`STOP_TIMEOUT`]). False when it was already stopped by the harness.
+    fn stop_dockerd(&mut self) -> bool {
         let Some(mut child) = self.child.take() else {
-            return;
+            return false;
         };
         if let Ok(None) = child.try_wait() {
             // Containers first (live-restore would leave them running).
@@ -969,14 +1353,21 @@ impl Daemon {
                 }
             }
         }
+        true
+    }
+
+    fn kill_leftovers(&self) {
         // Whatever the daemon started in D and left behind (containerd after
         // a SIGKILL, shims): their command lines name our unique directory.
+        // With them their children (the processes of containers a shim ran,
+        // whose command lines do not), listed before any is killed: a
+        // killed shim's children are reparented.
         for _ in 0..3 {
             let left = processes_under(&self.dir);
             if left.is_empty() {
                 break;
             }
-            for pid in left {
+            for pid in with_descendants(&left) {
                 eprintln!(
                     "harness: killing leftover pid {pid} under {}",
                     self.dir.display()
