@@ -528,8 +528,8 @@ pub fn engine(line: &str) -> Option<&'static Engine> {
     let mut why: Vec<String> = set
         .missing
         .iter()
-        .filter(|m| m.starts_with(&format!("engine {line}:")))
-        .cloned()
+        .filter_map(|m| m.strip_prefix(&format!("engine {line}: ")))
+        .map(str::to_string)
         .collect();
     if why.is_empty() {
         why.push(format!(
