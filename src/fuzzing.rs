@@ -11,8 +11,9 @@ use std::io::Cursor;
 
 use crate::collect::http::{Limits, read_response};
 use crate::model::ArgWord;
-use crate::model::config::file::{Rules, parse_file};
+use crate::model::config::file::parse_file;
 use crate::model::config::hosts::{parse_host, split_host_port, validate_host};
+use crate::model::engine::Engine;
 use crate::parse;
 use crate::snapshot::{DaemonEvidence, DirEvidence, FileEvidence, Mode, SNAPSHOT_SCHEMA, Snapshot};
 
@@ -54,7 +55,7 @@ pub fn daemon_json(data: &[u8]) {
         "/etc/docker/daemon.json",
         &text,
         invalid,
-        Rules::for_version(None),
+        &Engine::default(),
     );
     if let Ok(node) = &parsed {
         let _ = node.value.go_format();
@@ -153,7 +154,7 @@ pub fn envfile(data: &[u8]) {
 pub fn argv(data: &[u8]) {
     let words = parse::procnet::split_nul(data);
     let argv = ArgWord::from_argv(&words);
-    let _ = crate::model::config::argv::parse_args(&argv);
+    let _ = crate::model::config::argv::parse_args(&argv, &Engine::default());
     for w in &words {
         let _ = validate_host(w);
         for (tls, rootless) in [(false, false), (true, false), (false, true)] {

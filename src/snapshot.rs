@@ -35,6 +35,10 @@ pub struct Snapshot {
     /// drop-ins apply). The next start is resolved from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_file: Option<String>,
+    /// `--engine-version`: judge the next start as this engine release
+    /// (the upgrade check), whatever the evidence says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_version: Option<String>,
     pub host: HostEvidence,
     /// Host path -> what was found there.
     pub files: BTreeMap<String, FileEvidence>,
@@ -56,6 +60,7 @@ impl Snapshot {
             mode,
             root: None,
             unit_file: None,
+            engine_version: None,
             host: HostEvidence::default(),
             files: BTreeMap::new(),
             dirs: BTreeMap::new(),

@@ -345,7 +345,8 @@ fn needs_of(m: &DaemonModel, placed: &[Placed], spec: &FixSpec) -> Action {
         .as_ref()
         .ok()
         .map(|c| c.config_path.path.clone());
-    let only_reloadable_json = spec.changes.iter().all(Change::reloadable)
+    let running = m.engine.as_ref().unwrap_or(&m.next_engine).engine();
+    let only_reloadable_json = spec.changes.iter().all(|c| c.reloadable(&running))
         && placed.iter().all(|p| Some(&p.file) == json.as_ref());
     if only_reloadable_json {
         Action::Reload
@@ -620,13 +621,26 @@ impl<'a> Work<'a> {
         let d = self.derive()?;
         let key = c.key().to_string();
         let spec = options::by_key(&key).ok_or_else(|| format!("unknown option `{key}`"))?;
+        let engine = d.eff.context.engine;
+        match spec.life_in(&engine) {
+            options::Life::Active | options::Life::Deprecated(_) => {}
+            _ => {
+                return Err(format!(
+                    "`{key}` is not an option dockerd {} accepts: nothing written",
+                    engine.version
+                ));
+            }
+        }
         let json_path = d.eff.config_path.path.clone();
         let json_text = self.text(&json_path)?;
         let in_file = json_edit::get_key(&json_text, &key).is_some();
         let uses: Vec<FlagUse> = if spec.flag.is_empty() {
             Vec::new()
         } else {
-            parse_args(&d.words).of(spec.flag).cloned().collect()
+            parse_args(&d.words, &engine)
+                .of(spec.flag)
+                .cloned()
+                .collect()
         };
         let to_flags = match self.method {
             Method::DaemonJson => false,
@@ -716,7 +730,9 @@ impl<'a> Work<'a> {
                 let it = item.clone();
                 let pred = move |u: &FlagUse| u.value == it;
                 let d2 = self.derive()?;
-                let has = parse_args(&d2.words).of(flag).any(&pred);
+                let has = parse_args(&d2.words, &d2.eff.context.engine)
+                    .of(flag)
+                    .any(&pred);
                 if !has {
                     files.push(self.append_word(&format!("--{flag}={item}"))?);
                 }
@@ -761,7 +777,7 @@ impl<'a> Work<'a> {
         let mut files = Vec::new();
         for _ in 0..32 {
             let d = self.derive()?;
-            let uses: Vec<FlagUse> = parse_args(&d.words)
+            let uses: Vec<FlagUse> = parse_args(&d.words, &d.eff.context.engine)
                 .of(spec.flag)
                 .filter(|u| which(u))
                 .cloned()
@@ -793,7 +809,7 @@ impl<'a> Work<'a> {
         let mut files = Vec::new();
         for _ in 0..32 {
             let d = self.derive()?;
-            let next = parse_args(&d.words)
+            let next = parse_args(&d.words, &d.eff.context.engine)
                 .of(spec.flag)
                 .find(|u| which(u))
                 .cloned();
@@ -967,7 +983,10 @@ fn moved_value(
                 Some(Value::Array(a)) => a,
                 _ => Vec::new(),
             };
-            for (it, _) in eff.list(key) {
+            for (it, _) in options::Key::of(key)
+                .map(|k| eff.list(k))
+                .unwrap_or_default()
+            {
                 if !items.iter().any(|v| v.as_str() == Some(&it)) {
                     items.push(Value::String(it));
                 }
@@ -979,7 +998,10 @@ fn moved_value(
                 Some(Value::Object(o)) => o,
                 _ => serde_json::Map::new(),
             };
-            for (k, (v, _)) in eff.map(key) {
+            for (k, (v, _)) in options::Key::of(key)
+                .map(|k| eff.map(k))
+                .unwrap_or_default()
+            {
                 obj.entry(k).or_insert(Value::String(v));
             }
             Some(Value::Object(obj))

@@ -7,6 +7,7 @@
 use super::apply::{self, Lock};
 use super::plan::{self, Action, Plan, PlanOptions};
 use crate::collect::{self, CollectOptions, Target};
+use crate::model::config::keys;
 use crate::model::daemon;
 use crate::rules::Status;
 use crate::snapshot::Snapshot;
@@ -577,7 +578,7 @@ pub fn fix(
     let pidfile = models
         .first()
         .and_then(|m| m.next_start.config.as_ref().ok())
-        .and_then(|c| c.string("pidfile").0)
+        .and_then(|c| c.string(keys::PIDFILE).0)
         .unwrap_or_else(|| "/var/run/docker.pid".into());
     let rules = plan.fixed_rules();
     out(w, format!("{} dockerd ...", plan.action.as_str()));
@@ -706,7 +707,7 @@ pub fn rollback(
     let pidfile = daemon::build_configs(snap)
         .first()
         .and_then(|m| m.next_start.config.as_ref().ok())
-        .and_then(|c| c.string("pidfile").0)
+        .and_then(|c| c.string(keys::PIDFILE).0)
         .unwrap_or_else(|| "/var/run/docker.pid".into());
     let pid = wait_up(opts, &pidfile)?;
     out(w, format!("rolled back: dockerd pid {pid} answers"));

@@ -70,9 +70,9 @@ impl Change {
         }
     }
 
-    /// A SIGHUP applies it.
-    pub fn reloadable(&self) -> bool {
-        crate::model::config::is_reloadable(self.key())
+    /// A SIGHUP of `engine` applies it.
+    pub fn reloadable(&self, engine: &crate::model::engine::Engine) -> bool {
+        crate::model::config::is_reloadable(engine, self.key())
     }
 
     /// `icc=false`, `+authorization-plugins=authz`, `log-opts.max-size` removed.

@@ -2,8 +2,10 @@
 //! SIGHUP) would use, and the live facts from its API and sockets.
 
 use super::config::{self, ConfigInput, Effective, Listener};
+use super::engine::{self, EngineChoice, VersionEvidence, VersionSource};
 use super::systemd::ServiceResolution;
 use super::{ArgWord, Evidence, Source, Want};
+use crate::model::config::keys;
 use crate::snapshot::{DaemonEvidence, FileEvidence, Mode, ProbeEvidence, Snapshot};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -24,6 +26,9 @@ pub enum ViewKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct View {
     pub kind: ViewKind,
+    /// The engine whose semantics judge this view, and where its version
+    /// came from.
+    pub engine: EngineChoice,
     /// The effective configuration, or why it could not be computed
     /// (evidence missing).
     pub config: Result<Effective, String>,
@@ -82,7 +87,13 @@ pub struct LiveFacts {
 pub struct DaemonModel {
     /// None when auditing the configuration on disk (no running daemon).
     pub pid: Option<u32>,
+    /// The version the running daemon reports (`/version`).
     pub version: Option<String>,
+    /// The engine judged for the running view (None when none runs).
+    pub engine: Option<EngineChoice>,
+    /// The engine the next start would run (another binary than the running
+    /// one after a package upgrade without a restart; `--engine-version`).
+    pub next_engine: EngineChoice,
     pub endpoint: Option<String>,
     pub rootless: bool,
     pub rootless_evidence: Vec<Evidence>,
@@ -132,7 +143,8 @@ pub fn wanted(snap: &Snapshot) -> Vec<Want> {
     let mut out = Vec::new();
     for plan in plans(snap) {
         for (words, env) in plan.command_lines() {
-            let path = config::config_file_path(&words, &env, plan.rootless);
+            let engine = plan.next_engine.engine();
+            let path = config::config_file_path(&words, &env, plan.rootless, &engine);
             out.push(Want::File(path.path.clone()));
             // The TLS material and plugins only matter once the file is read.
             let Some(file) = snap.file(&path.path) else {
@@ -143,7 +155,7 @@ pub fn wanted(snap: &Snapshot) -> Vec<Want> {
                 config_file: Some(file),
                 env: &env,
                 rootless: plan.rootless,
-                version: plan.version.as_deref(),
+                engine,
             });
             let tls = eff.tls();
             for (p, _) in tls.ca.iter().chain(tls.cert.iter()) {
@@ -153,10 +165,10 @@ pub fn wanted(snap: &Snapshot) -> Vec<Want> {
                 out.push(Want::Meta(p.clone()));
             }
             // daemon.storage-driver-aufs: a prior driver's state is reused.
-            if let (Some(root), _) = eff.string("data-root") {
+            if let (Some(root), _) = eff.string(keys::DATA_ROOT) {
                 out.push(Want::Dir(root));
             }
-            for (name, _) in eff.list("authorization-plugins") {
+            for (name, _) in eff.list(keys::AUTHORIZATION_PLUGINS) {
                 out.extend(plugin_paths(&name).into_iter().map(Want::Meta));
             }
             super::files::config_wants(&eff, plan.service.as_ref(), &mut out);
@@ -187,6 +199,10 @@ struct Plan {
     rootless: bool,
     rootless_evidence: Vec<Evidence>,
     version: Option<String>,
+    /// The engine of the running process (running daemons).
+    engine: Option<EngineChoice>,
+    /// The engine the next start runs.
+    next_engine: EngineChoice,
     /// argv of the running process.
     running: Option<Vec<ArgWord>>,
     /// argv of the next start, or why it is unknown.
@@ -330,10 +346,44 @@ fn running_plan(snap: &Snapshot, d: &DaemonEvidence) -> Plan {
             (next, None)
         }
     };
+    let exe_path = d
+        .exe
+        .clone()
+        .unwrap_or_else(|| format!("/proc/{}/exe", d.pid));
+    let running_ev = VersionEvidence {
+        option: None,
+        api: version.clone(),
+        executable: running_executable(d).map(|v| (v, exe_path)),
+        package: package_version(snap),
+    };
+    let engine = engine::choose(
+        &running_ev,
+        &[
+            VersionSource::Api,
+            VersionSource::Executable,
+            VersionSource::Package,
+        ],
+    );
+    let next_ev = VersionEvidence {
+        option: snap.engine_version.clone(),
+        executable: next.as_ref().ok().and_then(|w| next_executable(snap, w)),
+        ..running_ev
+    };
+    let next_engine = engine::choose(
+        &next_ev,
+        &[
+            VersionSource::Option,
+            VersionSource::Executable,
+            VersionSource::Package,
+            VersionSource::Api,
+        ],
+    );
     Plan {
         rootless,
         rootless_evidence,
         version,
+        engine: Some(engine),
+        next_engine,
         running: Some(running),
         next,
         env,
@@ -385,10 +435,26 @@ fn disk_plan(snap: &Snapshot) -> Plan {
             None => Err("docker.service has no ExecStart that can be resolved".to_string()),
         }
     };
+    let ev = VersionEvidence {
+        option: snap.engine_version.clone(),
+        api: None,
+        executable: next.as_ref().ok().and_then(|w| next_executable(snap, w)),
+        package: package_version(snap),
+    };
+    let next_engine = engine::choose(
+        &ev,
+        &[
+            VersionSource::Option,
+            VersionSource::Executable,
+            VersionSource::Package,
+        ],
+    );
     Plan {
         rootless: false,
         rootless_evidence: Vec::new(),
         version: None,
+        engine: None,
+        next_engine,
         running: None,
         next,
         env,
@@ -396,6 +462,25 @@ fn disk_plan(snap: &Snapshot) -> Plan {
         service: Some(res),
         notes,
     }
+}
+
+/// The version linked into the running daemon's executable, when read.
+fn running_executable(d: &DaemonEvidence) -> Option<String> {
+    let _ = d;
+    None
+}
+
+/// The version linked into the executable the next start runs (the first
+/// word of its command line), when read.
+fn next_executable(snap: &Snapshot, words: &[ArgWord]) -> Option<(String, String)> {
+    let _ = (snap, words);
+    None
+}
+
+/// The installed dockerd package's version, when the package database was read.
+fn package_version(snap: &Snapshot) -> Option<(String, String)> {
+    let _ = snap;
+    None
 }
 
 /// "next start: `dockerd -H fd:// ...` (ExecStart of UNIT, after N drop-ins)".
@@ -421,15 +506,17 @@ fn compute_with(
     words: &[ArgWord],
     env: &BTreeMap<String, String>,
     plan: &Plan,
+    choice: &EngineChoice,
 ) -> (Effective, Option<FileEvidence>) {
-    let path = config::config_file_path(words, env, plan.rootless);
+    let engine = choice.engine();
+    let path = config::config_file_path(words, env, plan.rootless, &engine);
     let file = snap.file(&path.path).cloned();
     let eff = config::compute(&ConfigInput {
         argv: words,
         config_file: file.as_ref(),
         env,
         rootless: plan.rootless,
-        version: plan.version.as_deref(),
+        engine,
     });
     (eff, file)
 }
@@ -442,7 +529,11 @@ const START_TIME_SLACK: i64 = 2;
 fn build_running(snap: &Snapshot, d: &DaemonEvidence, objects: bool) -> DaemonModel {
     let plan = running_plan(snap, d);
     let words = plan.running.clone().unwrap_or_default();
-    let (running_cfg, file) = compute_with(snap, &words, &plan.env, &plan);
+    let running_engine = plan
+        .engine
+        .clone()
+        .unwrap_or_else(|| plan.next_engine.clone());
+    let (running_cfg, file) = compute_with(snap, &words, &plan.env, &plan, &running_engine);
     let live = live_facts(d);
     let mut notes = plan.notes.clone();
     notes.extend(d.errors.iter().map(|e| format!("pid {}: {e}", d.pid)));
@@ -474,10 +565,11 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence, objects: bool) -> DaemonMo
             config_file: Some(f),
             env: &plan.env,
             rootless: plan.rootless,
-            version: plan.version.as_deref(),
+            engine: running_engine.engine(),
         };
         View {
             kind: ViewKind::Reload,
+            engine: running_engine.clone(),
             config: Ok(config::reload(&running_cfg, &input, f)),
             live: Some(LiveFacts {
                 // What a reload re-reads is judged from the file.
@@ -495,11 +587,14 @@ fn build_running(snap: &Snapshot, d: &DaemonEvidence, objects: bool) -> DaemonMo
     DaemonModel {
         pid: Some(d.pid),
         version: plan.version.clone(),
+        engine: plan.engine.clone(),
+        next_engine: plan.next_engine.clone(),
         endpoint: d.api.endpoint.clone(),
         rootless: plan.rootless,
         rootless_evidence: plan.rootless_evidence.clone(),
         running: Some(View {
             kind: ViewKind::Running,
+            engine: running_engine,
             config: if d.argv.is_empty() {
                 // The process exited (or hid) before its command line was read.
                 Err(format!(
@@ -547,6 +642,8 @@ fn build_on_disk(snap: &Snapshot) -> DaemonModel {
     DaemonModel {
         pid: None,
         version: None,
+        engine: None,
+        next_engine: plan.next_engine.clone(),
         endpoint: None,
         rootless: false,
         rootless_evidence: Vec::new(),
@@ -566,7 +663,7 @@ fn build_on_disk(snap: &Snapshot) -> DaemonModel {
 fn next_view(snap: &Snapshot, plan: &Plan) -> View {
     match &plan.next {
         Ok(words) => {
-            let (mut eff, _) = compute_with(snap, words, &plan.next_env, plan);
+            let (mut eff, _) = compute_with(snap, words, &plan.next_env, plan, &plan.next_engine);
             // A unit systemd refuses is a start failure like a bad daemon.json.
             if let Some(s) = &plan.service {
                 eff.problems.extend(s.problems.iter().cloned());
@@ -574,6 +671,7 @@ fn next_view(snap: &Snapshot, plan: &Plan) -> View {
             let tcp = configured_tcp(&eff, plan.service.as_ref());
             View {
                 kind: ViewKind::NextStart,
+                engine: plan.next_engine.clone(),
                 config: Ok(eff),
                 live: None,
                 tcp,
@@ -582,6 +680,7 @@ fn next_view(snap: &Snapshot, plan: &Plan) -> View {
         }
         Err(e) => View {
             kind: ViewKind::NextStart,
+            engine: plan.next_engine.clone(),
             config: Err(e.clone()),
             live: None,
             tcp: Vec::new(),

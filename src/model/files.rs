@@ -6,6 +6,7 @@
 use super::config::{Effective, Listener};
 use super::systemd::ServiceResolution;
 use super::{Evidence, Source, Want};
+use crate::model::config::keys;
 use crate::snapshot::{FileKind, Snapshot};
 
 pub const ETC_DOCKER: &str = "/etc/docker";
@@ -140,7 +141,7 @@ pub fn configured_unix_sockets(
 /// `initContainerD`, `supervisor.Start`). A rootless daemon looks for the
 /// system one under `$XDG_RUNTIME_DIR`.
 pub fn containerd_candidates(eff: &Effective) -> Vec<(String, Evidence)> {
-    if let (Some(addr), ev) = eff.string("containerd") {
+    if let (Some(addr), ev) = eff.string(keys::CONTAINERD) {
         let p = addr.strip_prefix("unix://").unwrap_or(&addr).to_string();
         if !p.is_empty() {
             return vec![(p, ev)];
@@ -166,7 +167,7 @@ pub fn containerd_candidates(eff: &Effective) -> Vec<(String, Evidence)> {
             ),
         ));
     }
-    if let (Some(exec_root), ev) = eff.string("exec-root") {
+    if let (Some(exec_root), ev) = eff.string(keys::EXEC_ROOT) {
         let p = format!(
             "{}/containerd/containerd.sock",
             exec_root.trim_end_matches('/')

@@ -5,6 +5,7 @@
 use super::Want;
 use super::config::Effective;
 use super::daemon::DaemonModel;
+use crate::model::config::keys;
 use crate::snapshot::Snapshot;
 
 pub const GROUP: &str = "/etc/group";
@@ -117,7 +118,7 @@ pub fn audit_targets(
     add(exe, "1.1.3 the dockerd binary");
     add("/run/containerd".into(), "1.1.4 /run/containerd");
     let data_root = cfg
-        .and_then(|c| c.string("data-root").0)
+        .and_then(|c| c.string(keys::DATA_ROOT).0)
         .unwrap_or_else(|| "/var/lib/docker".into());
     add(data_root, "1.1.5 the data-root");
     add("/etc/docker".into(), "1.1.6 /etc/docker");
@@ -136,7 +137,7 @@ pub fn audit_targets(
         }
     }
     let containerd_sock = cfg
-        .and_then(|c| c.string("containerd").0)
+        .and_then(|c| c.string(keys::CONTAINERD).0)
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "/run/containerd/containerd.sock".into());
     add(containerd_sock, "1.1.8 containerd.sock");

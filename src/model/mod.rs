@@ -14,6 +14,7 @@
 pub mod certs;
 pub mod config;
 pub mod daemon;
+pub mod engine;
 pub mod files;
 pub mod host;
 pub mod objects;

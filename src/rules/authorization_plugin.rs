@@ -1,4 +1,5 @@
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
+use crate::model::config::keys;
 use crate::model::daemon::plugin_paths;
 use crate::model::{Evidence, Source};
 
@@ -36,7 +37,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             let mut ev = vec![e.clone()];
             if let Ok(cfg) = cx.view.config.as_ref() {
                 ev.extend(
-                    cfg.list("authorization-plugins")
+                    cfg.list(keys::AUTHORIZATION_PLUGINS)
                         .into_iter()
                         .map(|(_, e)| e),
                 );
@@ -46,7 +47,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         None => match config(cx) {
             Err(o) => return o,
             Ok(cfg) => {
-                let l = cfg.list("authorization-plugins");
+                let l = cfg.list(keys::AUTHORIZATION_PLUGINS);
                 if l.is_empty() {
                     let e = Evidence::new(Source::Default, "default", "no authorization plugin");
                     return Outcome::fail("no authorization plugin is configured").with(e);

@@ -1,4 +1,5 @@
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
+use crate::model::config::keys;
 use crate::model::{Evidence, Source};
 
 pub const RULE: Rule = Rule {
@@ -23,7 +24,7 @@ without case, as the devicemapper driver reads it); pass otherwise.",
 
 fn check(cx: &Ctx<'_>) -> Outcome {
     let res = live_or_config(cx, None, |c| {
-        let all = c.list("storage-opts");
+        let all = c.list(keys::STORAGE_OPTS);
         let set: Vec<(String, Evidence)> = all
             .into_iter()
             .filter(|(o, _)| {

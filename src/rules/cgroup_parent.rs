@@ -1,5 +1,6 @@
 use super::daemon_helpers::string_set;
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -23,7 +24,7 @@ deliberate and its limits reviewed, and restart dockerd.",
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
-    match live_or_config(cx, None, |c| string_set(c, "cgroup-parent")) {
+    match live_or_config(cx, None, |c| string_set(c, keys::CGROUP_PARENT)) {
         Err(o) => o,
         Ok((None, e, w)) => Outcome::pass("containers use the default cgroup parent")
             .with_all(e)

@@ -1,5 +1,6 @@
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 use crate::model::ProblemLevel;
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -48,7 +49,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         Err(e) => return Outcome::error(format!("the next start cannot be modelled: {e}")),
     };
     let mut problems = cfg.problems.clone();
-    for (name, e) in cfg.list("authorization-plugins") {
+    for (name, e) in cfg.list(keys::AUTHORIZATION_PLUGINS) {
         let paths = crate::model::daemon::plugin_paths(&name);
         let all_seen = paths
             .iter()

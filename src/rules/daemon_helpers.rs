@@ -2,7 +2,7 @@
 
 use super::{Ctx, Outcome, live_or_config};
 use crate::model::Evidence;
-use crate::model::config::Effective;
+use crate::model::config::{Effective, Key};
 
 /// A verdict from a judged value: pass or fail with its evidence and warnings.
 pub(crate) fn verdict(
@@ -21,13 +21,13 @@ pub(crate) fn verdict(
 }
 
 /// A boolean option the API does not report: pass when it equals `want`.
-pub(crate) fn bool_rule(cx: &Ctx<'_>, key: &str, want: bool, pass: &str, fail: &str) -> Outcome {
+pub(crate) fn bool_rule(cx: &Ctx<'_>, key: Key, want: bool, pass: &str, fail: &str) -> Outcome {
     match live_or_config(cx, None, |c| c.bool(key)) {
         Err(o) => o,
         Ok((v, e, w)) => verdict(
             v == want,
-            format!("{pass} ({key}={v})"),
-            format!("{fail} ({key}={v})"),
+            format!("{pass} ({}={v})", key.name()),
+            format!("{fail} ({}={v})", key.name()),
             e,
             w,
         ),
@@ -35,7 +35,7 @@ pub(crate) fn bool_rule(cx: &Ctx<'_>, key: &str, want: bool, pass: &str, fail: &
 }
 
 /// An effective string option where an empty value means unset.
-pub(crate) fn string_set(c: &Effective, key: &str) -> (Option<String>, Evidence) {
+pub(crate) fn string_set(c: &Effective, key: Key) -> (Option<String>, Evidence) {
     let (v, e) = c.string(key);
     (v.filter(|s| !s.is_empty()), e)
 }

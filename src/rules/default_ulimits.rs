@@ -1,4 +1,5 @@
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
+use crate::model::config::keys;
 use crate::model::{Evidence, Source};
 
 pub const RULE: Rule = Rule {
@@ -28,7 +29,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         Ok(c) => c,
         Err(o) => return o,
     };
-    let limits = c.map("default-ulimits");
+    let limits = c.map(keys::DEFAULT_ULIMITS);
     if limits.is_empty() {
         return Outcome::manual(
             "decide by hand; no default ulimit is set: containers inherit dockerd's own limits",

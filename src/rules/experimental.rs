@@ -1,4 +1,5 @@
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -21,7 +22,7 @@ restart dockerd.",
 
 fn check(cx: &Ctx<'_>) -> Outcome {
     let live = cx.view.live.as_ref().and_then(|l| l.experimental.as_ref());
-    match live_or_config(cx, live, |c| c.bool("experimental")) {
+    match live_or_config(cx, live, |c| c.bool(keys::EXPERIMENTAL)) {
         Err(o) => o,
         Ok((false, e, w)) => Outcome::pass("experimental features are off")
             .with_all(e)

@@ -1,4 +1,5 @@
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -23,7 +24,7 @@ that must talk use a user-defined network or explicit links.",
 
 fn check(cx: &Ctx<'_>) -> Outcome {
     let live = cx.view.live.as_ref().and_then(|l| l.icc.as_ref());
-    match live_or_config(cx, live, |c| c.bool("icc")) {
+    match live_or_config(cx, live, |c| c.bool(keys::ICC)) {
         Err(o) => o,
         Ok((false, e, w)) => Outcome::pass("inter-container communication is disabled (icc=false)")
             .with_all(e)
@@ -37,7 +38,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
 fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
     use crate::fix::spec::{FixSpec, Hazard};
     let mut spec = FixSpec::set("icc", serde_json::Value::Bool(false));
-    if !cx.next.bool("iptables").0 {
+    if !cx.next.bool(keys::IPTABLES).0 {
         spec.hazards.push(Hazard::warning(
             "iptables is disabled: icc=false has no effect without dockerd's iptables rules",
         ));

@@ -1,5 +1,6 @@
 use super::daemon_helpers::verdict;
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
+use crate::model::config::keys;
 use crate::model::daemon::IMPLICIT_INSECURE;
 use crate::model::{Evidence, Source};
 
@@ -26,7 +27,7 @@ reload (SIGHUP) or restart dockerd.",
 };
 
 fn configured(c: &crate::model::config::Effective) -> Vec<(String, Evidence)> {
-    c.list("insecure-registries")
+    c.list(keys::INSECURE_REGISTRIES)
         .into_iter()
         .filter(|(r, _)| !IMPLICIT_INSECURE.contains(&r.as_str()))
         .collect()

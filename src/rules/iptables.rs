@@ -1,5 +1,6 @@
 use super::daemon_helpers::bool_rule;
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -24,7 +25,7 @@ Pass when it is true.",
 fn check(cx: &Ctx<'_>) -> Outcome {
     bool_rule(
         cx,
-        "iptables",
+        keys::IPTABLES,
         true,
         "dockerd manages iptables",
         "dockerd does not manage iptables",

@@ -1,4 +1,5 @@
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -32,7 +33,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         }
     }
     match live_or_config(cx, live.and_then(|l| l.live_restore.as_ref()), |c| {
-        c.bool("live-restore")
+        c.bool(keys::LIVE_RESTORE)
     }) {
         Err(o) => o,
         Ok((true, e, w)) => Outcome::pass("live restore is enabled")

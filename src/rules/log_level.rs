@@ -1,5 +1,6 @@
 use super::daemon_helpers::verdict;
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -24,7 +25,7 @@ does not report it), default `info`. Pass when it is `info` (any case, as logrus
 
 fn check(cx: &Ctx<'_>) -> Outcome {
     let live = cx.view.live.as_ref().and_then(|l| l.debug.as_ref());
-    let (debug, mut ev, mut warn) = match live_or_config(cx, live, |c| c.bool("debug")) {
+    let (debug, mut ev, mut warn) = match live_or_config(cx, live, |c| c.bool(keys::DEBUG)) {
         Err(o) => return o,
         Ok(x) => x,
     };
@@ -34,7 +35,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             .with_warnings(warn);
     }
     let level = live_or_config(cx, None, |c| {
-        let (v, e) = c.string("log-level");
+        let (v, e) = c.string(keys::LOG_LEVEL);
         (v.unwrap_or_else(|| "info".into()), e)
     });
     match level {

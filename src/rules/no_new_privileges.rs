@@ -1,6 +1,7 @@
 use super::daemon_helpers::verdict;
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 use crate::model::Evidence;
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -32,7 +33,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         .and_then(|l| l.security_options.as_ref())
         .filter(|(o, _)| o.iter().any(|x| x == "name=no-new-privileges"))
         .map(|(_, e)| (true, e.clone()));
-    match live_or_config(cx, live.as_ref(), |c| c.bool("no-new-privileges")) {
+    match live_or_config(cx, live.as_ref(), |c| c.bool(keys::NO_NEW_PRIVILEGES)) {
         Err(o) => o,
         Ok((v, e, w)) => verdict(
             v,

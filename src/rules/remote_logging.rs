@@ -1,4 +1,5 @@
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
+use crate::model::config::keys;
 
 /// Drivers that keep logs only on the host (or nowhere).
 const LOCAL_DRIVERS: &[&str] = &["json-file", "local", "none"];
@@ -31,7 +32,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         .as_ref()
         .and_then(|l| l.logging_driver.as_ref());
     let res = live_or_config(cx, live, |c| {
-        let (v, e) = c.string("log-driver");
+        let (v, e) = c.string(keys::LOG_DRIVER);
         (v.unwrap_or_else(|| "json-file".into()), e)
     });
     match res {
@@ -54,7 +55,7 @@ pub const JSON_FILE_ONLY_OPTS: &[&str] = &["max-size", "max-file", "compress"];
 fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
     use crate::fix::spec::{Change, FixSpec, Hazard, exists};
     let mut spec = FixSpec::set("log-driver", serde_json::Value::String("syslog".into()));
-    let opts = cx.next.map("log-opts");
+    let opts = cx.next.map(keys::LOG_OPTS);
     for k in JSON_FILE_ONLY_OPTS {
         if opts.contains_key(*k) {
             spec.changes.push(Change::RemoveMapKey {

@@ -1,6 +1,7 @@
 use super::daemon_helpers::{string_set, verdict};
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 use crate::model::Evidence;
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -52,7 +53,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             }
         });
     match live_or_config(cx, live.as_ref(), |c| {
-        let (p, e) = string_set(c, "seccomp-profile");
+        let (p, e) = string_set(c, keys::SECCOMP_PROFILE);
         (normalise(p), e)
     }) {
         Err(o) => o,

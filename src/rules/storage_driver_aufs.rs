@@ -1,6 +1,7 @@
 use super::daemon_helpers::{string_set, verdict};
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
 use crate::model::config::Effective;
+use crate::model::config::keys;
 use crate::model::{Evidence, Source};
 
 pub const RULE: Rule = Rule {
@@ -40,7 +41,7 @@ fn explicit(c: &Effective) -> Option<(String, Evidence)> {
             ),
         ));
     }
-    match string_set(c, "storage-driver") {
+    match string_set(c, keys::STORAGE_DRIVER) {
         (Some(d), e) => Some((d, e)),
         (None, _) => None,
     }
@@ -76,7 +77,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     if let Some((d, e)) = explicit(c) {
         return judge(&d, vec![e], Vec::new());
     }
-    let (root, root_ev) = c.string("data-root");
+    let (root, root_ev) = c.string(keys::DATA_ROOT);
     let root = root.unwrap_or_else(|| "/var/lib/docker".into());
     let chosen = "no storage driver is set: dockerd chooses at start";
     match cx.snap.dir(&root) {

@@ -1,4 +1,5 @@
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -20,7 +21,7 @@ command line and daemon.json (default true). Pass when it is false.",
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
-    match live_or_config(cx, None, |c| c.bool("userland-proxy")) {
+    match live_or_config(cx, None, |c| c.bool(keys::USERLAND_PROXY)) {
         Err(o) => o,
         Ok((false, e, w)) => Outcome::pass("the userland proxy is disabled (userland-proxy=false)")
             .with_all(e)

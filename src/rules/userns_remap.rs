@@ -1,4 +1,5 @@
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
+use crate::model::config::keys;
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -39,7 +40,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             .config
             .as_ref()
             .ok()
-            .map(|c| c.string("userns-remap").1);
+            .map(|c| c.string(keys::USERNS_REMAP).1);
         let out = if has("name=userns") {
             Outcome::pass("user namespace remapping is active")
         } else if has("name=rootless") {
@@ -57,7 +58,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         Ok(c) => c,
         Err(o) => return o,
     };
-    let (v, e) = cfg.string("userns-remap");
+    let (v, e) = cfg.string(keys::USERNS_REMAP);
     match v.filter(|s| !s.is_empty()) {
         Some(u) => Outcome::pass(format!("user namespace remapping to `{u}`")).with(e),
         None => Outcome::fail("userns-remap is not set").with(e),

@@ -11,6 +11,7 @@
 
 use super::hosts;
 use super::options::{self, Kind, OptionSpec};
+use crate::model::engine::Engine;
 use crate::model::{ArgWord, Evidence, Problem, ProblemLevel};
 
 /// One flag occurrence on the command line.
@@ -30,6 +31,8 @@ pub struct ParsedArgs {
     pub uses: Vec<FlagUse>,
     pub positional: Vec<(String, Evidence)>,
     pub problems: Vec<Problem>,
+    /// The engine whose flags were parsed.
+    pub engine: Engine,
 }
 
 impl ParsedArgs {
@@ -62,8 +65,11 @@ fn fatal(w: &ArgWord, message: String) -> Problem {
 }
 
 /// Parse `argv` (argv[0] is the program and is skipped).
-pub fn parse_args(argv: &[ArgWord]) -> ParsedArgs {
-    let mut out = ParsedArgs::default();
+pub fn parse_args(argv: &[ArgWord], engine: &Engine) -> ParsedArgs {
+    let mut out = ParsedArgs {
+        engine: *engine,
+        ..ParsedArgs::default()
+    };
     let mut i = 1;
     while i < argv.len() {
         let Some(w) = argv.get(i) else { break };
@@ -172,7 +178,7 @@ fn parse_long(
         Some((n, v)) => (n, Some(v)),
         None => (long, None),
     };
-    let Some(spec) = options::by_flag(name) else {
+    let Some(spec) = options::by_flag(name, &out.engine) else {
         return Err(fatal(w, format!("unknown flag: --{name}")));
     };
     let (value, detail) = match inline {
@@ -198,7 +204,7 @@ fn parse_short(
 ) -> Result<(), Problem> {
     while let Some(c) = shorts.chars().next() {
         let rest = shorts.get(c.len_utf8()..).unwrap_or("");
-        let Some(spec) = options::by_short(c) else {
+        let Some(spec) = options::by_short(c, &out.engine) else {
             return Err(fatal(
                 w,
                 format!("unknown shorthand flag: {} in -{shorts}", go_quote_rune(c)),
@@ -568,7 +574,7 @@ mod tests {
     fn args(words: &[&str]) -> ParsedArgs {
         let mut v = vec!["dockerd".to_string()];
         v.extend(words.iter().map(|s| s.to_string()));
-        parse_args(&ArgWord::from_argv(&v))
+        parse_args(&ArgWord::from_argv(&v), &Engine::default())
     }
 
     fn summary(p: &ParsedArgs) -> Vec<(String, String)> {
@@ -792,14 +798,14 @@ mod tests {
         fn never_panics(words in prop::collection::vec(".{0,12}", 0..8)) {
             let mut v = vec!["dockerd".to_string()];
             v.extend(words);
-            let _ = parse_args(&ArgWord::from_argv(&v));
+            let _ = parse_args(&ArgWord::from_argv(&v), &Engine::default());
         }
 
         #[test]
         fn never_panics_on_flag_like(words in prop::collection::vec("-{0,2}[a-zA-Z=:/.0-9é-]{0,10}", 0..8)) {
             let mut v = vec!["dockerd".to_string()];
             v.extend(words);
-            let p = parse_args(&ArgWord::from_argv(&v));
+            let p = parse_args(&ArgWord::from_argv(&v), &Engine::default());
             // at most one parse error, and a problem whenever there is a positional
             if !p.positional.is_empty() {
                 prop_assert!(!p.problems.is_empty());

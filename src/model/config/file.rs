@@ -10,32 +10,10 @@
 
 use super::options::{self, KeyKind, Kind, OptionSpec};
 use super::{Setting, Value};
+use crate::model::engine::Engine;
 use crate::model::{Evidence, Problem, ProblemLevel, Source};
 use crate::parse::json::{self, JsonValue, Node};
 use std::collections::BTreeMap;
-
-/// Version rules for reading the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rules {
-    /// 23.0+: BOM stripped, blank file = empty config, trailing data and
-    /// invalid UTF-8 rejected (`json.Unmarshal`). 20.10: a `json.Decoder`
-    /// reads the first value only: BOM and blank file rejected, trailing
-    /// data ignored.
-    pub v23: bool,
-}
-
-impl Rules {
-    pub fn for_version(version: Option<&str>) -> Rules {
-        let major = version
-            .and_then(|v| v.trim_start_matches('v').split(['.', '-', '+']).next())
-            .and_then(|m| m.parse::<u32>().ok())
-            .unwrap_or(20);
-        // 17.x .. 20.10 behave like 20.10; 22.06 was a beta of 23.0.
-        Rules {
-            v23: (23..100).contains(&major),
-        }
-    }
-}
 
 /// One key of the file: top level, or lifted from an object-valued key that
 /// is not a known map option.
@@ -100,15 +78,16 @@ fn json_quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
-/// Parse daemon.json text at `path` with the version `rules`.
-pub fn parse_file(path: &str, text: &str, invalid_utf8: bool, rules: Rules) -> ParsedFile {
+/// Parse daemon.json text at `path` as `engine` reads it.
+pub fn parse_file(path: &str, text: &str, invalid_utf8: bool, engine: &Engine) -> ParsedFile {
+    let strict = engine.json.strict;
     let mut out = ParsedFile::default();
     let file_ev = |line: usize, d: String| Evidence::at_line(Source::DaemonJson, path, line, d);
     let prefix = format!("unable to configure the Docker daemon with file {path}");
 
     let mut body = text;
     let mut base = 0usize;
-    if rules.v23 {
+    if strict {
         if invalid_utf8 {
             let off = text.find('\u{FFFD}').unwrap_or(0);
             let p = json::pos_of(text, off);
@@ -129,7 +108,7 @@ pub fn parse_file(path: &str, text: &str, invalid_utf8: bool, rules: Rules) -> P
             return out;
         }
     }
-    let parsed = if rules.v23 {
+    let parsed = if strict {
         json::parse(body).map(|n| {
             let end = n.end;
             (n, end)
@@ -143,15 +122,15 @@ pub fn parse_file(path: &str, text: &str, invalid_utf8: bool, rules: Rules) -> P
             let p = json::pos_of(text, e.offset + base);
             out.problems.push(fatal(
                 format!(
-                    "{prefix}: {} (line {}, column {})",
-                    e.message, p.line, p.column
+                    "{prefix}: {}{} (line {}, column {})",
+                    engine.json.error_prefix, e.message, p.line, p.column
                 ),
                 file_ev(p.line, e.message.clone()),
             ));
             return out;
         }
     };
-    if !rules.v23 {
+    if !strict {
         let rest = body.get(end..).unwrap_or("");
         let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n']);
         if !trimmed.is_empty() {
@@ -207,7 +186,7 @@ pub fn parse_file(path: &str, text: &str, invalid_utf8: bool, rules: Rules) -> P
     for i in order {
         let Some(m) = members.get(i) else { continue };
         match &m.value.value {
-            JsonValue::Object(inner) if !options::FLAT_OPTIONS.contains(&m.key.as_str()) => {
+            JsonValue::Object(inner) if !options::is_flat(&m.key, engine) => {
                 for im in inner {
                     let ev = file_ev(
                         im.key_pos.line,
@@ -238,7 +217,7 @@ pub fn parse_file(path: &str, text: &str, invalid_utf8: bool, rules: Rules) -> P
 
     // 1. unknown keys
     for (key, idx) in &out.values_set {
-        if options::classify_key(key) == KeyKind::Unknown {
+        if options::classify_key(key, engine) == KeyKind::Unknown {
             if let Some(e) = out.entries.get(*idx) {
                 out.problems.push(fatal(
                     format!("{prefix}: the following directives don't match any configuration option: {key}"),
@@ -253,7 +232,7 @@ pub fn parse_file(path: &str, text: &str, invalid_utf8: bool, rules: Rules) -> P
         let Some(e) = out.entries.get(i).cloned() else {
             continue;
         };
-        match options::classify_key(&m.key) {
+        match options::classify_key(&m.key, engine) {
             KeyKind::Option(spec) => match decode(spec, &m.value, body, path) {
                 Ok(items) => store(&mut out.settings, spec, items, e.evidence.clone()),
                 Err(msg) => out
@@ -289,7 +268,7 @@ pub fn parse_file(path: &str, text: &str, invalid_utf8: bool, rules: Rules) -> P
             continue;
         };
         let from = e.lifted_from.clone().unwrap_or_default();
-        let spec = options::by_flag(&key);
+        let spec = options::by_flag(&key, engine);
         match spec {
             // Bound to dockerd's daemonOptions, copied into the config
             // before the file is read: setting the flag has no effect. A
@@ -346,7 +325,9 @@ pub fn parse_file(path: &str, text: &str, invalid_utf8: bool, rules: Rules) -> P
                     ));
                 }
             }
-            _ if options::classify_key(&key) != KeyKind::Unknown => {
+            // 23.0+: the proxies object is decoded as a whole.
+            _ if from == "proxies" => {}
+            _ if options::classify_key(&key, engine) != KeyKind::Unknown => {
                 out.problems.push(warning(
                     format!(
                         "{path}: {} nested inside {} is accepted by dockerd but has no effect (it still conflicts with the flag)",
@@ -645,8 +626,12 @@ mod tests {
 
     const P: &str = "/etc/docker/daemon.json";
 
+    fn e23() -> Engine {
+        Engine::of(crate::model::engine::v(23, 0, 0))
+    }
+
     fn pf(text: &str) -> ParsedFile {
-        parse_file(P, text, false, Rules { v23: false })
+        parse_file(P, text, false, &Engine::default())
     }
 
     fn fatals(f: &ParsedFile) -> Vec<String> {
@@ -740,7 +725,7 @@ mod tests {
     fn version_rules() {
         let bom = "\u{feff}{\"debug\": true}";
         assert!(!fatals(&pf(bom)).is_empty());
-        let f = parse_file(P, bom, false, Rules { v23: true });
+        let f = parse_file(P, bom, false, &e23());
         assert!(fatals(&f).is_empty());
         assert_eq!(
             f.settings.get("debug").map(|s| &s.value),
@@ -748,7 +733,7 @@ mod tests {
         );
 
         assert_eq!(fatals(&pf("")), vec!["EOF (line 1, column 1)".to_string()]);
-        assert!(fatals(&parse_file(P, " \n", false, Rules { v23: true })).is_empty());
+        assert!(fatals(&parse_file(P, " \n", false, &e23())).is_empty());
 
         let trailing = "{\"debug\": true} {";
         let f = pf(trailing);
@@ -758,17 +743,57 @@ mod tests {
                 .iter()
                 .any(|p| p.message.contains("ignored by dockerd 20.10"))
         );
-        let f = parse_file(P, trailing, false, Rules { v23: true });
+        let f = parse_file(P, trailing, false, &e23());
         assert_eq!(
             fatals(&f),
             vec!["invalid character '{' after top-level value (line 1, column 17)".to_string()]
         );
-        assert!(!fatals(&parse_file(P, "{}\u{FFFD}", true, Rules { v23: true })).is_empty());
+        assert!(!fatals(&parse_file(P, "{}\u{FFFD}", true, &e23())).is_empty());
 
-        assert!(!Rules::for_version(Some("20.10.24+dfsg1")).v23);
-        assert!(Rules::for_version(Some("23.0.1")).v23);
-        assert!(Rules::for_version(Some("v24.0.7")).v23);
-        assert!(!Rules::for_version(None).v23);
+        // docker-v29.7.2 daemon/config/config.go: "invalid JSON: %w".
+        let e29 = Engine::of(crate::model::engine::v(29, 7, 2));
+        assert_eq!(
+            fatals(&parse_file(P, "{", false, &e29)),
+            vec!["invalid JSON: unexpected EOF (line 1, column 2)".to_string()]
+        );
+    }
+
+    #[test]
+    fn keys_and_flat_options_per_release() {
+        // v24.0.0 daemon/config/config.go: default-network-opts is a
+        // flatOption; 23.0 lifts its members: `bridge` is a flag name, so
+        // it is accepted, and nothing of it has an effect.
+        let text =
+            r#"{"default-network-opts": {"bridge": {"com.docker.network.bridge.mtu": "1400"}}}"#;
+        let e23 = Engine::of(crate::model::engine::v(23, 0, 0));
+        let e24 = Engine::of(crate::model::engine::v(24, 0, 0));
+        let f = parse_file(P, text, false, &e23);
+        assert!(fatals(&f).is_empty(), "{:?}", f.problems);
+        assert!(
+            f.problems
+                .iter()
+                .any(|p| p.message.contains("has no effect")),
+            "{:?}",
+            f.problems
+        );
+        let f = parse_file(P, text, false, &e24);
+        assert!(fatals(&f).is_empty(), "{:?}", f.problems);
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
+        // v25.0.0: cdi-spec-dirs.
+        let cdi = r#"{"cdi-spec-dirs": ["/etc/cdi"]}"#;
+        assert_eq!(
+            fatals(&parse_file(P, cdi, false, &e24)),
+            vec![
+                "the following directives don't match any configuration option: cdi-spec-dirs"
+                    .to_string()
+            ]
+        );
+        let e25 = Engine::of(crate::model::engine::v(25, 0, 0));
+        assert!(fatals(&parse_file(P, cdi, false, &e25)).is_empty());
+        // v23.0.0 daemon/config/config.go: Proxies `json:"proxies"`.
+        let px = r#"{"proxies": {"http-proxy": "http://proxy.example:3128"}}"#;
+        let f = parse_file(P, px, false, &e23);
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
     }
 
     #[test]

@@ -1,12 +1,12 @@
-//! dockerd's configuration semantics (20.10, with version differences where
-//! they matter): command-line flags, daemon.json, and how the two combine into
+//! dockerd's configuration semantics, for the engine release in front of
+//! us ([`Engine`]: 20.10 to 29.x): command-line flags, daemon.json, and how the two combine into
 //! the effective configuration, with provenance for every value and the
 //! problems that make dockerd refuse to start.
 //!
 //! Entry points: [`config_file_path`] (which daemon.json the daemon reads) and
 //! [`compute`] (argv + that file -> [`Effective`]).
 //!
-//! Layout: [`options`] (the table of every 20.10 option), [`argv`] (pflag),
+//! Layout: [`options`] (the table of every option, 20.10 to 29.x), [`argv`] (pflag),
 //! [`file`] (daemon.json), [`hosts`] (-H parsing). Facts and how they were
 //! verified: `docs/dockerd-semantics-verified.md`.
 //!
@@ -20,8 +20,10 @@ pub mod file;
 pub mod hosts;
 pub mod options;
 
+use super::engine::Engine;
 use super::{ArgWord, Evidence, Problem, ProblemLevel, Source};
 use crate::snapshot::{FileEvidence, FileKind};
+pub use options::{Key, keys};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -37,8 +39,8 @@ pub struct ConfigInput<'a> {
     pub env: &'a BTreeMap<String, String>,
     /// The daemon runs rootless (changes default paths).
     pub rootless: bool,
-    /// dockerd version (`20.10.24`), when known; `None` means 20.10.
-    pub version: Option<&'a str>,
+    /// The engine release whose semantics apply.
+    pub engine: Engine,
 }
 
 /// Which daemon.json the daemon reads.
@@ -156,7 +158,8 @@ pub struct Context {
     /// DOCKER_CONFIG, DOCKER_TLS_VERIFY, XDG_RUNTIME_DIR, XDG_DATA_HOME,
     /// XDG_CONFIG_HOME).
     pub env: BTreeMap<String, String>,
-    pub version: Option<String>,
+    /// The engine whose semantics and defaults apply.
+    pub engine: Engine,
 }
 
 /// Environment variables dockerd's defaults depend on.
@@ -197,8 +200,9 @@ impl Context {
     }
 
     /// A default that depends on rootless mode / the environment.
-    fn default_of(&self, key: &str) -> Option<String> {
-        let spec = options::by_key(key)?;
+    fn default_of(&self, key: Key) -> Option<String> {
+        let spec = key.spec();
+        let key = key.name();
         if self.rootless {
             let runtime = self.env("XDG_RUNTIME_DIR").unwrap_or("$XDG_RUNTIME_DIR");
             match key {
@@ -214,24 +218,55 @@ impl Context {
                 _ => {}
             }
         }
-        spec.default.map(str::to_string)
+        spec.default_in(&self.engine).map(str::to_string)
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    static READS: std::cell::RefCell<Option<Vec<Key>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Test support: records which options are read (the rules' key check).
+#[cfg(test)]
+fn read(key: Key) {
+    READS.with(|r| {
+        if let Some(v) = r.borrow_mut().as_mut() {
+            v.push(key)
+        }
+    })
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn read(_: Key) {}
+
+/// Test support: run `f` and return the options it read.
+#[cfg(test)]
+pub fn reads_of<T>(f: impl FnOnce() -> T) -> (T, Vec<Key>) {
+    READS.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    let out = f();
+    let keys = READS.with(|r| r.borrow_mut().take()).unwrap_or_default();
+    (out, keys)
 }
 
 impl Effective {
     /// The option as set, by daemon.json key; `None` when it is not set.
-    pub fn get(&self, key: &str) -> Option<&Setting> {
-        self.settings.get(key)
+    pub fn get(&self, key: Key) -> Option<&Setting> {
+        read(key);
+        self.settings.get(key.name())
     }
 
     /// The setting when it has a value (not unset, not `null`).
-    fn set_value(&self, key: &str) -> Option<&Setting> {
+    fn set_value(&self, key: Key) -> Option<&Setting> {
+        read(key);
         self.settings
-            .get(key)
+            .get(key.name())
             .filter(|s| !matches!(s.value, Value::Null))
     }
 
-    fn unset_evidence(&self, key: &str, text: &str) -> Evidence {
+    fn unset_evidence(&self, key: Key, text: &str) -> Evidence {
+        let key = key.name();
         match self.settings.get(key) {
             Some(s) if matches!(s.value, Value::Null) => {
                 let loc = s
@@ -252,7 +287,7 @@ impl Effective {
     /// Effective boolean (dockerd's default when unset, with a `default`
     /// evidence entry). `tls`/`tlsverify` are the raw settings: use
     /// [`Effective::tls`] for what dockerd decides.
-    pub fn bool(&self, key: &str) -> (bool, Evidence) {
+    pub fn bool(&self, key: Key) -> (bool, Evidence) {
         if let Some(s) = self.set_value(key) {
             let b = match &s.value {
                 Value::Bool(b) => Some(*b),
@@ -273,7 +308,7 @@ impl Effective {
 
     /// Effective string (default when unset; `None` when there is no default
     /// or the default is empty, like userns-remap).
-    pub fn string(&self, key: &str) -> (Option<String>, Evidence) {
+    pub fn string(&self, key: Key) -> (Option<String>, Evidence) {
         if let Some(s) = self.set_value(key) {
             let v = match &s.value {
                 Value::Str(t) => Some(t.clone()),
@@ -286,8 +321,8 @@ impl Effective {
                 return (Some(v), ev.clone());
             }
         }
-        if key == "data-root" {
-            if let Some(g) = self.set_value("graph") {
+        if key == keys::DATA_ROOT {
+            if let Some(g) = self.set_value(keys::GRAPH) {
                 if let (Value::Str(t), Some(ev)) = (&g.value, g.evidence.first()) {
                     return (Some(t.clone()), ev.clone());
                 }
@@ -303,7 +338,7 @@ impl Effective {
     }
 
     /// Effective list entries with their evidence (empty when unset).
-    pub fn list(&self, key: &str) -> Vec<(String, Evidence)> {
+    pub fn list(&self, key: Key) -> Vec<(String, Evidence)> {
         let Some(s) = self.set_value(key) else {
             return Vec::new();
         };
@@ -320,7 +355,7 @@ impl Effective {
             .evidence
             .first()
             .cloned()
-            .unwrap_or_else(|| default_evidence(key, ""));
+            .unwrap_or_else(|| default_evidence(key.name(), ""));
         let one_each = s.evidence.len() == items.len() && !s.evidence.iter().any(is_file);
         items
             .into_iter()
@@ -340,7 +375,7 @@ impl Effective {
     }
 
     /// Effective map entries with their evidence (empty when unset).
-    pub fn map(&self, key: &str) -> BTreeMap<String, (String, Evidence)> {
+    pub fn map(&self, key: Key) -> BTreeMap<String, (String, Evidence)> {
         let mut out = BTreeMap::new();
         let Some(s) = self.set_value(key) else {
             return out;
@@ -377,7 +412,7 @@ impl Effective {
                 })
                 .or(s.evidence.first())
                 .cloned()
-                .unwrap_or_else(|| default_evidence(key, ""));
+                .unwrap_or_else(|| default_evidence(key.name(), ""));
             out.insert(k, (v, ev));
         }
         out
@@ -393,7 +428,7 @@ impl Effective {
 
     fn resolve_listeners(&self) -> (Vec<Listener>, Vec<Problem>) {
         let tls = self.tls().enabled;
-        let mut specs = self.list("hosts");
+        let mut specs = self.list(keys::HOSTS);
         if specs.is_empty() {
             let d = if tls {
                 "tcp://localhost:2376 (TLS on)".to_string()
@@ -475,7 +510,7 @@ impl Effective {
     /// model cannot see that; rules check the files.)
     pub fn tls(&self) -> TlsSettings {
         let mut evidence = Vec::new();
-        let tls_set = self.set_value("tls");
+        let tls_set = self.set_value(keys::TLS);
         let verify_setting = self.settings.get("tlsverify");
         let mut tls: Option<bool> = None;
         if let Some(s) = tls_set {
@@ -514,7 +549,7 @@ impl Effective {
             (None, Some(p)) => (p.to_string(), "$DOCKER_CONFIG"),
             (None, None) => (format!("{}/.docker", self.context.home()), "$HOME/.docker"),
         };
-        let path_of = |key: &str, file: &str| -> Option<(String, Evidence)> {
+        let path_of = |key: Key, file: &str| -> Option<(String, Evidence)> {
             if !enabled {
                 return None;
             }
@@ -530,7 +565,11 @@ impl Effective {
                 let ev = Evidence::new(
                     Source::Default,
                     "default",
-                    format!("{key}: dockerd default {p} ({}/{file})", cert_dir.1),
+                    format!(
+                        "{}: dockerd default {p} ({}/{file})",
+                        key.name(),
+                        cert_dir.1
+                    ),
                 );
                 return Some((p, ev));
             }
@@ -539,9 +578,9 @@ impl Effective {
         TlsSettings {
             enabled,
             verify_clients,
-            ca: path_of("tlscacert", "ca.pem"),
-            cert: path_of("tlscert", "cert.pem"),
-            key: path_of("tlskey", "key.pem"),
+            ca: path_of(keys::TLSCACERT, "ca.pem"),
+            cert: path_of(keys::TLSCERT, "cert.pem"),
+            key: path_of(keys::TLSKEY, "key.pem"),
             evidence,
         }
     }
@@ -561,8 +600,9 @@ pub fn config_file_path(
     argv: &[ArgWord],
     env: &BTreeMap<String, String>,
     rootless: bool,
+    engine: &Engine,
 ) -> ConfigPath {
-    let args = argv::parse_args(argv);
+    let args = argv::parse_args(argv, engine);
     if let Some(u) = args.last("config-file") {
         return ConfigPath {
             path: u.value.clone(),
@@ -777,13 +817,13 @@ fn validate(eff: &Effective, file_only: bool) -> Vec<Problem> {
             evidence,
         })
     };
-    for (d, e) in eff.list("dns") {
+    for (d, e) in eff.list(keys::DNS) {
         if argv::parse_ip(d.trim()).is_err() {
             fatal(format!("{d} is not an ip address"), e);
         }
     }
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
-    for (l, e) in eff.list("labels") {
+    for (l, e) in eff.list(keys::LABELS) {
         match l.split_once('=') {
             None => fatal(format!("bad attribute format: {l}"), e),
             Some((k, v)) => {
@@ -797,33 +837,33 @@ fn validate(eff: &Effective, file_only: bool) -> Vec<Problem> {
             }
         }
     }
-    let int = |key: &str| match eff.set_value(key).map(|s| &s.value) {
+    let int = |key: Key| match eff.set_value(key).map(|s| &s.value) {
         Some(Value::Int(i)) => Some(*i),
         _ => None,
     };
-    if let Some(n) = int("max-concurrent-downloads").filter(|n| *n < 0) {
+    if let Some(n) = int(keys::MAX_CONCURRENT_DOWNLOADS).filter(|n| *n < 0) {
         fatal(
             format!("invalid max concurrent downloads: {n}"),
             ev("max-concurrent-downloads"),
         );
     }
-    if let Some(n) = int("max-concurrent-uploads").filter(|n| *n < 0) {
+    if let Some(n) = int(keys::MAX_CONCURRENT_UPLOADS).filter(|n| *n < 0) {
         fatal(
             format!("invalid max concurrent uploads: {n}"),
             ev("max-concurrent-uploads"),
         );
     }
-    if let Some(n) = int("max-download-attempts").filter(|n| *n <= 0) {
+    if let Some(n) = int(keys::MAX_DOWNLOAD_ATTEMPTS).filter(|n| *n <= 0) {
         fatal(
             format!("invalid max download attempts: {n}"),
             ev("max-download-attempts"),
         );
     }
-    let runtimes = eff.map("runtimes");
+    let runtimes = eff.map(keys::RUNTIMES);
     if runtimes.contains_key("runc") {
         fatal("runtime name 'runc' is reserved".into(), ev("runtimes"));
     }
-    if let Some(Value::Str(rt)) = eff.set_value("default-runtime").map(|s| &s.value) {
+    if let Some(Value::Str(rt)) = eff.set_value(keys::DEFAULT_RUNTIME).map(|s| &s.value) {
         let builtin = [
             "runc",
             "io.containerd.runtime.v1.linux",
@@ -836,7 +876,7 @@ fn validate(eff: &Effective, file_only: bool) -> Vec<Problem> {
             );
         }
     }
-    if let Some(Value::Str(m)) = eff.set_value("default-ipc-mode").map(|s| &s.value) {
+    if let Some(Value::Str(m)) = eff.set_value(keys::DEFAULT_IPC_MODE).map(|s| &s.value) {
         let hint = "use \"shareable\" or \"private\"";
         let valid = matches!(m.as_str(), "" | "host" | "private" | "shareable" | "none")
             || m.strip_prefix("container:").is_some_and(|c| !c.is_empty());
@@ -852,7 +892,7 @@ fn validate(eff: &Effective, file_only: bool) -> Vec<Problem> {
             );
         }
     }
-    if let Some(Value::Str(m)) = eff.set_value("default-cgroupns-mode").map(|s| &s.value) {
+    if let Some(Value::Str(m)) = eff.set_value(keys::DEFAULT_CGROUPNS_MODE).map(|s| &s.value) {
         if !matches!(m.as_str(), "" | "host" | "private") {
             fatal(
                 format!(
@@ -866,8 +906,8 @@ fn validate(eff: &Effective, file_only: bool) -> Vec<Problem> {
         return out;
     }
     // verifyDaemonSettings (daemon/daemon_unix.go)
-    let (icc, icc_ev) = eff.bool("icc");
-    let (ipt, ipt_ev) = eff.bool("iptables");
+    let (icc, icc_ev) = eff.bool(keys::ICC);
+    let (ipt, ipt_ev) = eff.bool(keys::IPTABLES);
     if !icc && !ipt {
         let e = if icc_ev.source == Source::Default {
             ipt_ev
@@ -879,32 +919,67 @@ fn validate(eff: &Effective, file_only: bool) -> Vec<Problem> {
             e,
         );
     }
-    let (ip6, ip6_ev) = eff.bool("ip6tables");
-    if ip6 && !eff.bool("experimental").0 {
+    let checks = eff.context.engine.checks;
+    let (ip6, ip6_ev) = eff.bool(keys::IP6TABLES);
+    let (ipv6, ipv6_ev) = eff.bool(keys::IPV6);
+    if checks.ip6tables_needs_experimental && ip6 && !eff.bool(keys::EXPERIMENTAL).0 {
         fatal(
             "ip6tables rules are only available if experimental features are enabled".into(),
-            ip6_ev,
+            ip6_ev.clone(),
+        );
+    }
+    if checks.icc_needs_ip6tables_with_ipv6 && !icc && ipv6 && !ip6 {
+        fatal(
+            "You specified --ip6tables=false with --icc=false. ICC=false uses ip6tables to function. Please set --icc or --ip6tables to true".into(),
+            if ip6_ev.source == Source::Default { ipv6_ev.clone() } else { ip6_ev.clone() },
         );
     }
     let nonempty =
-        |k: &str| eff.string(k).0.is_some_and(|s| !s.is_empty()) && eff.set_value(k).is_some();
-    if nonempty("bridge") && nonempty("bip") {
+        |k: Key| eff.string(k).0.is_some_and(|s| !s.is_empty()) && eff.set_value(k).is_some();
+    if checks.ipv6_needs_fixed_cidr_v6
+        && ipv6
+        && !nonempty(keys::FIXED_CIDR_V6)
+        && eff.string(keys::BRIDGE).0.as_deref() != Some("none")
+    {
+        fatal(
+            "IPv6 is enabled for the default bridge, but no subnet is configured. Specify an IPv6 subnet using --fixed-cidr-v6".into(),
+            ipv6_ev,
+        );
+    }
+    if checks.bridge_excludes_bip6 && nonempty(keys::BRIDGE) && nonempty(keys::BIP6) {
+        fatal(
+            "You specified -b & --bip6, mutually exclusive options. Please specify only one".into(),
+            ev("bip6"),
+        );
+    }
+    if checks.host_gateway_ip_exclusive
+        && nonempty(keys::HOST_GATEWAY_IP)
+        && !eff.list(keys::HOST_GATEWAY_IPS).is_empty()
+    {
+        fatal(
+            "host-gateway-ip and host-gateway-ips must not both be specified in the config file"
+                .into(),
+            ev("host-gateway-ip"),
+        );
+    }
+    if nonempty(keys::BRIDGE) && nonempty(keys::BIP) {
         fatal(
             "You specified -b & --bip, mutually exclusive options. Please specify only one".into(),
             ev("bip"),
         );
     }
-    if eff.string("containerd-namespace").0 == eff.string("containerd-plugins-namespace").0 {
+    if eff.string(keys::CONTAINERD_NAMESPACE).0 == eff.string(keys::CONTAINERD_PLUGINS_NAMESPACE).0
+    {
         fatal(
             "containers namespace and plugins namespace cannot be the same".into(),
             ev("containerd-namespace"),
         );
     }
     let systemd = eff
-        .list("exec-opts")
+        .list(keys::EXEC_OPTS)
         .iter()
         .any(|(o, _)| o.replace(' ', "") == "native.cgroupdriver=systemd");
-    if let (Some(cp), true) = (eff.string("cgroup-parent").0, systemd) {
+    if let (Some(cp), true) = (eff.string(keys::CGROUP_PARENT).0, systemd) {
         if !cp.is_empty() && (cp.len() <= 6 || !cp.ends_with(".slice")) {
             fatal(
                 "cgroup-parent for systemd cgroup should be a valid slice named as \"xxx.slice\""
@@ -913,7 +988,101 @@ fn validate(eff: &Effective, file_only: bool) -> Vec<Problem> {
             );
         }
     }
+    let engine = &eff.context.engine;
+    if let (Some(d), d_ev) = eff.string(keys::STORAGE_DRIVER) {
+        if engine.removed_storage_driver(&d).is_some() {
+            fatal(
+                format!(
+                    "[graphdriver] ERROR: the {d} storage-driver has been deprecated and removed; visit https://docs.docker.com/go/storage-driver/ for more information"
+                ),
+                d_ev,
+            );
+        }
+    }
+    // daemon/logs.go: the daemon's log options are checked against the
+    // driver only when there are some; without, containers fail to start.
+    if let (Some(d), d_ev) = eff.string(keys::LOG_DRIVER) {
+        if let Some(at) = engine.removed_log_driver(&d) {
+            let msg = format!("logger: no log driver named '{d}' is registered");
+            if eff.map(keys::LOG_OPTS).is_empty() {
+                out.push(Problem {
+                    level: ProblemLevel::Warning,
+                    message: format!(
+                        "dockerd starts, but every container fails to start: {msg} (removed in {})",
+                        at.line()
+                    ),
+                    evidence: d_ev,
+                });
+            } else {
+                fatal(format!("failed to set log opts: {msg}"), d_ev);
+            }
+        }
+    }
     out
+}
+
+/// What each set option is in this engine (the table's `life`): refused
+/// (a start failure when set to a non-zero value), deprecated or ignored
+/// (warnings; an ignored value is dropped).
+fn lifecycle(eff: &mut Effective) -> Vec<Problem> {
+    let engine = eff.context.engine;
+    let mut out = Vec::new();
+    let mut drop = Vec::new();
+    for (key, s) in &eff.settings {
+        let Some(spec) = options::by_key(key) else {
+            continue;
+        };
+        let Some(ev) = s.evidence.first().cloned() else {
+            continue;
+        };
+        match spec.life_in(&engine) {
+            options::Life::Refused(msg) if !is_zero(&s.value) => out.push(Problem {
+                level: ProblemLevel::Fatal,
+                message: msg.to_string(),
+                evidence: ev,
+            }),
+            options::Life::Deprecated(msg) => out.push(Problem {
+                level: ProblemLevel::Warning,
+                message: format!("{}: {msg}", spec.key),
+                evidence: ev,
+            }),
+            options::Life::Ignored(msg) => {
+                out.push(Problem {
+                    level: ProblemLevel::Warning,
+                    message: format!(
+                        "{}: {msg}; dockerd {} ignores it",
+                        spec.key,
+                        engine.version.line()
+                    ),
+                    evidence: ev,
+                });
+                drop.push(key.clone());
+            }
+            _ => {}
+        }
+    }
+    for k in drop {
+        eff.settings.remove(&k);
+    }
+    out
+}
+
+/// The Go zero value (what an unset field decodes to).
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => !b,
+        Value::Int(i) => *i == 0,
+        Value::Num(n) => *n == 0.0,
+        Value::Str(t) => t.is_empty(),
+        Value::List(l) => l.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        Value::Json(j) => {
+            j.is_null()
+                || j.as_object().is_some_and(|o| o.is_empty())
+                || j.as_array().is_some_and(|a| a.is_empty())
+        }
+        Value::Null => true,
+    }
 }
 
 fn make_context(input: &ConfigInput<'_>) -> Context {
@@ -925,7 +1094,7 @@ fn make_context(input: &ConfigInput<'_>) -> Context {
             .filter(|(k, _)| ENV_KEYS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        version: input.version.map(str::to_string),
+        engine: input.engine,
     }
 }
 
@@ -933,7 +1102,7 @@ fn make_context(input: &ConfigInput<'_>) -> Context {
 fn read_file(
     path: &ConfigPath,
     fe: Option<&FileEvidence>,
-    rules: file::Rules,
+    engine: &Engine,
 ) -> (FileState, Option<file::ParsedFile>, Vec<Problem>) {
     let p = &path.path;
     let prefix = format!("unable to configure the Docker daemon with file {p}");
@@ -977,7 +1146,7 @@ fn read_file(
     }
     match &fe.text {
         Some(text) => {
-            let parsed = file::parse_file(p, text, fe.invalid_utf8, rules);
+            let parsed = file::parse_file(p, text, fe.invalid_utf8, engine);
             let problems = parsed.problems.clone();
             (FileState::Loaded, Some(parsed), problems)
         }
@@ -1004,12 +1173,12 @@ fn read_file(
 /// argv + daemon.json -> effective configuration, as dockerd computes it.
 pub fn compute(input: &ConfigInput<'_>) -> Effective {
     let context = make_context(input);
-    let config_path = config_file_path(input.argv, input.env, input.rootless);
-    let args = argv::parse_args(input.argv);
+    let config_path = config_file_path(input.argv, input.env, input.rootless, &input.engine);
+    let args = argv::parse_args(input.argv, &input.engine);
     let mut problems = args.problems.clone();
     let flags = flag_settings(&args);
-    let rules = file::Rules::for_version(input.version);
-    let (file_state, parsed, file_problems) = read_file(&config_path, input.config_file, rules);
+    let (file_state, parsed, file_problems) =
+        read_file(&config_path, input.config_file, &input.engine);
     problems.extend(file_problems);
     let mut settings = BTreeMap::new();
     if let Some(pf) = &parsed {
@@ -1040,6 +1209,7 @@ pub fn compute(input: &ConfigInput<'_>) -> Effective {
         problems: Vec::new(),
         context,
     };
+    problems.extend(lifecycle(&mut eff));
     problems.extend(validate(&eff, false));
     let tls = eff.tls();
     if tls.enabled && (tls.cert.is_none() || tls.key.is_none()) {
@@ -1076,7 +1246,7 @@ pub fn compute(input: &ConfigInput<'_>) -> Effective {
 /// by flag is dropped).
 pub fn reload(running: &Effective, input: &ConfigInput<'_>, new_file: &FileEvidence) -> Effective {
     let path = running.config_path.clone();
-    let rules = file::Rules::for_version(input.version);
+    let engine = &input.engine;
     let reject = |why: String, evidence: Evidence| {
         let mut out = running.clone();
         out.problems.push(Problem {
@@ -1089,7 +1259,7 @@ pub fn reload(running: &Effective, input: &ConfigInput<'_>, new_file: &FileEvide
         });
         out
     };
-    let (state, parsed, problems) = read_file(&path, Some(new_file), rules);
+    let (state, parsed, problems) = read_file(&path, Some(new_file), engine);
     if let Some(p) = problems.iter().find(|p| p.level == ProblemLevel::Fatal) {
         return reject(p.message.clone(), p.evidence.clone());
     }
@@ -1106,7 +1276,7 @@ pub fn reload(running: &Effective, input: &ConfigInput<'_>, new_file: &FileEvide
         return out;
     }
     let parsed = parsed.unwrap_or_default();
-    let args = argv::parse_args(input.argv);
+    let args = argv::parse_args(input.argv, engine);
     let flags = flag_settings(&args);
     if let Some(c) = conflicts(&args, &flags, &parsed, &path.path)
         .into_iter()
@@ -1141,7 +1311,7 @@ pub fn reload(running: &Effective, input: &ConfigInput<'_>, new_file: &FileEvide
         "cluster-store-opts",
         "authorization-plugins",
     ];
-    for spec in options::OPTIONS.iter().filter(|s| s.reloadable) {
+    for spec in options::OPTIONS.iter().filter(|s| s.reloads_in(engine)) {
         let key = spec.key;
         // A key lifted from a nested object counts as set, but the typed
         // decode of the reload does not see it: it takes its zero value.
@@ -1204,9 +1374,9 @@ pub fn reload(running: &Effective, input: &ConfigInput<'_>, new_file: &FileEvide
     out
 }
 
-/// Names of options a SIGHUP reloads (daemon.json keys).
-pub fn is_reloadable(key: &str) -> bool {
-    options::by_key(key).is_some_and(|s| s.reloadable)
+/// A SIGHUP of `engine` reloads the option with daemon.json key `key`.
+pub fn is_reloadable(engine: &Engine, key: &str) -> bool {
+    options::by_key(key).is_some_and(|s| s.reloads_in(engine))
 }
 
 #[cfg(test)]

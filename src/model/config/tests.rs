@@ -1,6 +1,17 @@
 //! Tests of the combined semantics: argv + daemon.json -> Effective.
 
 use super::*;
+use crate::model::engine::EngineVersion;
+
+/// The typed key named `name` (tests that loop over key names).
+fn key(name: &str) -> Key {
+    Key::of(name).unwrap_or_else(|| panic!("no option {name}"))
+}
+
+fn engine_of(v: Option<&str>) -> Engine {
+    v.map(|v| Engine::of(EngineVersion::parse(v).expect("version")))
+        .unwrap_or_default()
+}
 use crate::model::ProblemLevel;
 use proptest::prelude::*;
 
@@ -59,7 +70,7 @@ impl Case {
             config_file: self.file.as_ref(),
             env: &self.env,
             rootless: self.rootless,
-            version: self.version,
+            engine: engine_of(self.version),
         })
     }
 }
@@ -106,16 +117,21 @@ fn config_file_path_rules() {
         (vec!["--config-file=/x"], &env, true, "/x", true),
     ];
     for (args, env, rootless, path, explicit) in cases {
-        let p = config_file_path(&words(&args), env, rootless);
+        let p = config_file_path(&words(&args), env, rootless, &Engine::default());
         assert_eq!((p.path.as_str(), p.explicit), (path, explicit), "{args:?}");
     }
     let mut home_only = BTreeMap::new();
     home_only.insert("HOME".to_string(), "/home/v".to_string());
     assert_eq!(
-        config_file_path(&words(&[]), &home_only, true).path,
+        config_file_path(&words(&[]), &home_only, true, &Engine::default()).path,
         "/home/v/.config/docker/daemon.json"
     );
-    let p = config_file_path(&words(&["--config-file", "/a"]), &none, false);
+    let p = config_file_path(
+        &words(&["--config-file", "/a"]),
+        &none,
+        false,
+        &Engine::default(),
+    );
     assert_eq!(p.evidence.location, "argv[1]");
     assert_eq!(p.evidence.detail, "--config-file /a");
 }
@@ -135,18 +151,21 @@ fn defaults_with_default_evidence() {
         ("no-new-privileges", false),
         ("debug", false),
     ] {
-        let (v, ev) = e.bool(key);
+        let (v, ev) = e.bool(self::key(key));
         assert_eq!(v, expected, "{key}");
         assert_eq!(
             (ev.source, ev.location.as_str()),
             (Source::Default, "default")
         );
     }
-    assert_eq!(e.string("log-driver").0.as_deref(), Some("json-file"));
-    assert_eq!(e.string("userns-remap").0, None);
-    assert_eq!(e.string("data-root").0.as_deref(), Some("/var/lib/docker"));
-    assert!(e.list("authorization-plugins").is_empty());
-    assert!(e.map("log-opts").is_empty());
+    assert_eq!(e.string(keys::LOG_DRIVER).0.as_deref(), Some("json-file"));
+    assert_eq!(e.string(keys::USERNS_REMAP).0, None);
+    assert_eq!(
+        e.string(keys::DATA_ROOT).0.as_deref(),
+        Some("/var/lib/docker")
+    );
+    assert!(e.list(keys::AUTHORIZATION_PLUGINS).is_empty());
+    assert!(e.map(keys::LOG_OPTS).is_empty());
 }
 
 #[test]
@@ -163,13 +182,13 @@ fn flags_and_file_give_values_with_provenance() {
         Some("{\n  \"live-restore\": true,\n  \"userns-remap\": \"default\"\n}"),
     );
     assert!(e.problems.is_empty(), "{:?}", e.problems);
-    let (icc, ev) = e.bool("icc");
+    let (icc, ev) = e.bool(keys::ICC);
     assert!(!icc);
     assert_eq!(
         (ev.source, ev.location.as_str(), ev.detail.as_str()),
         (Source::Argv, "argv[1]", "--icc=false")
     );
-    let (lr, ev) = e.bool("live-restore");
+    let (lr, ev) = e.bool(keys::LIVE_RESTORE);
     assert!(lr);
     assert_eq!(
         (ev.source, ev.location.as_str(), ev.detail.as_str()),
@@ -179,8 +198,8 @@ fn flags_and_file_give_values_with_provenance() {
             "\"live-restore\": true"
         )
     );
-    assert_eq!(e.string("userns-remap").0.as_deref(), Some("default"));
-    let m = e.map("log-opts");
+    assert_eq!(e.string(keys::USERNS_REMAP).0.as_deref(), Some("default"));
+    let m = e.map(keys::LOG_OPTS);
     assert_eq!(
         m.get("max-size")
             .map(|(v, ev)| (v.as_str(), ev.location.as_str())),
@@ -210,19 +229,19 @@ fn scalars_last_wins_lists_add_maps_merge() {
         ],
         None,
     );
-    let s = e.get("log-level").expect("set");
+    let s = e.get(keys::LOG_LEVEL).expect("set");
     assert_eq!(s.value, Value::Str("debug".into()));
     assert_eq!(s.evidence.len(), 2);
     assert_eq!(s.evidence[0].location, "argv[2]");
     let plugins: Vec<String> = e
-        .list("authorization-plugins")
+        .list(keys::AUTHORIZATION_PLUGINS)
         .into_iter()
         .map(|(p, _)| p)
         .collect();
     assert_eq!(plugins, vec!["a", "b"]);
-    assert_eq!(e.list("authorization-plugins")[1].1.location, "argv[5]");
+    assert_eq!(e.list(keys::AUTHORIZATION_PLUGINS)[1].1.location, "argv[5]");
     assert_eq!(
-        e.map("log-opts").get("k").map(|(v, _)| v.as_str()),
+        e.map(keys::LOG_OPTS).get("k").map(|(v, _)| v.as_str()),
         Some("2")
     );
 }
@@ -283,7 +302,7 @@ fn flag_file_conflicts() {
         Some("{\"runtimes\": {\"b\": {\"path\": \"/b\"}}}"),
     );
     assert!(fatal_messages(&e).is_empty(), "{:?}", e.problems);
-    assert_eq!(e.map("runtimes").len(), 2);
+    assert_eq!(e.map(keys::RUNTIMES).len(), 2);
     // a singular key does not conflict with the named option
     let e = eff(&["--label", "a=b"], Some("{\"label\": [\"c=d\"]}"));
     assert!(fatal_messages(&e).is_empty());
@@ -406,7 +425,7 @@ fn start_failures() {
 fn lifted_keys_apply_booleans() {
     let e = eff(&[], Some("{\"metadata\": {\"live-restore\": true}}"));
     assert!(!e.has_fatal(), "{:?}", e.problems);
-    let (lr, ev) = e.bool("live-restore");
+    let (lr, ev) = e.bool(keys::LIVE_RESTORE);
     assert!(lr);
     assert!(ev.detail.contains("inside \"metadata\""));
 }
@@ -414,7 +433,7 @@ fn lifted_keys_apply_booleans() {
 #[test]
 fn duplicate_keys_last_wins_with_warning() {
     let e = eff(&[], Some("{\n\"icc\": false,\n\"icc\": true\n}"));
-    assert!(e.bool("icc").0);
+    assert!(e.bool(keys::ICC).0);
     assert!(
         e.problems
             .iter()
@@ -431,12 +450,12 @@ fn version_rules_apply() {
     c.file = Some(file("\u{feff}{\"debug\": true}"));
     let e = c.run();
     assert!(!e.has_fatal(), "{:?}", e.problems);
-    assert!(e.bool("debug").0);
+    assert!(e.bool(keys::DEBUG).0);
     c.version = Some("20.10.24");
     c.file = Some(file("{\"debug\": true} trailing"));
     let e = c.run();
     assert!(!e.has_fatal());
-    assert!(e.bool("debug").0);
+    assert!(e.bool(keys::DEBUG).0);
 }
 
 fn listener_summary(e: &Effective) -> Vec<String> {
@@ -613,7 +632,7 @@ fn reload_with(args: &[&str], start: &str, new: &str) -> Effective {
             config_file: c.file.as_ref(),
             env: &c.env,
             rootless: false,
-            version: None,
+            engine: Engine::default(),
         },
         &file(new),
     )
@@ -637,7 +656,7 @@ fn reload_semantics() {
         "default-ipc-mode",
         "default-cgroupns-mode",
     ] {
-        assert!(is_reloadable(key), "{key}");
+        assert!(is_reloadable(&Engine::default(), key), "{key}");
     }
     for key in [
         "icc",
@@ -654,7 +673,7 @@ fn reload_semantics() {
         "iptables",
         "nope",
     ] {
-        assert!(!is_reloadable(key), "{key}");
+        assert!(!is_reloadable(&Engine::default(), key), "{key}");
     }
     // reloadable keys change, others do not
     let r = reload_with(
@@ -662,8 +681,8 @@ fn reload_semantics() {
         "{\"icc\": true}",
         "{\"icc\": false, \"live-restore\": true}",
     );
-    assert!(r.bool("icc").0);
-    assert!(r.bool("live-restore").0);
+    assert!(r.bool(keys::ICC).0);
+    assert!(r.bool(keys::LIVE_RESTORE).0);
     assert!(!r.has_fatal());
     // keys absent from the new file keep their value (debug) or reset (downloads)
     let r = reload_with(
@@ -671,14 +690,17 @@ fn reload_semantics() {
         "{\"debug\": true, \"max-concurrent-downloads\": 9}",
         "{}",
     );
-    assert!(r.bool("debug").0);
-    assert_eq!(r.string("max-concurrent-downloads").0.as_deref(), Some("3"));
+    assert!(r.bool(keys::DEBUG).0);
+    assert_eq!(
+        r.string(keys::MAX_CONCURRENT_DOWNLOADS).0.as_deref(),
+        Some("3")
+    );
     // a null resets to the default
     let r = reload_with(&[], "{\"debug\": true}", "{\"debug\": null}");
-    assert!(!r.bool("debug").0);
+    assert!(!r.bool(keys::DEBUG).0);
     // authorization plugins from flags are dropped
     let r = reload_with(&["--authorization-plugin", "authz"], "{}", "{}");
-    assert!(r.list("authorization-plugins").is_empty());
+    assert!(r.list(keys::AUTHORIZATION_PLUGINS).is_empty());
     assert!(
         r.problems
             .iter()
@@ -686,7 +708,7 @@ fn reload_semantics() {
     );
     // flags stay
     let r = reload_with(&["--debug"], "{}", "{\"live-restore\": true}");
-    assert!(r.bool("debug").0);
+    assert!(r.bool(keys::DEBUG).0);
     // an invalid file changes nothing
     for bad in [
         "{",
@@ -695,7 +717,7 @@ fn reload_semantics() {
         "{\"bogus\": 1}",
     ] {
         let r = reload_with(&["--debug"], "{}", bad);
-        assert!(!r.bool("live-restore").0, "{bad}");
+        assert!(!r.bool(keys::LIVE_RESTORE).0, "{bad}");
         assert!(
             r.problems.iter().any(|p| p.level == ProblemLevel::Fatal
                 && p.message.starts_with("SIGHUP: dockerd rejects")),
@@ -709,7 +731,7 @@ fn reload_semantics() {
         "{\"live-restore\": true}",
         "{\"m\": {\"live-restore\": true}}",
     );
-    assert!(!r.bool("live-restore").0);
+    assert!(!r.bool(keys::LIVE_RESTORE).0);
 }
 
 /// A small reference model: booleans placed on the command line, in the
@@ -768,7 +790,7 @@ proptest! {
         let fatals = fatal_messages(&e);
         prop_assert_eq!(fatals.len(), conflicts, "{:?}", fatals);
         for ((key, default), p) in BOOLS.iter().zip(&places) {
-            let (v, ev) = e.bool(key);
+            let (v, ev) = e.bool(self::key(key));
             match p {
                 Place::Nowhere => {
                     prop_assert_eq!(v, *default);
@@ -802,16 +824,16 @@ proptest! {
             config_file: c.file.as_ref(),
             env: &c.env,
             rootless: c.rootless,
-            version: v.as_deref(),
+            engine: engine_of(v.as_deref()),
         });
-        let _ = (e.listeners(), e.tls(), e.bool("icc"), e.string("log-driver"), e.list("hosts"), e.map("log-opts"));
+        let _ = (e.listeners(), e.tls(), e.bool(keys::ICC), e.string(keys::LOG_DRIVER), e.list(keys::HOSTS), e.map(keys::LOG_OPTS));
         c.file = Some(file("{}"));
         let _ = reload(&e, &ConfigInput {
             argv: &c.argv,
             config_file: c.file.as_ref(),
             env: &c.env,
             rootless,
-            version: None,
+            engine: Engine::default(),
         }, &file(&text));
     }
 
@@ -993,20 +1015,20 @@ fn default_of(o: Opt) -> Want {
 fn observed(e: &Effective, o: Opt) -> (Want, Source) {
     match o {
         Opt::Bool(k, _) => {
-            let (v, ev) = e.bool(k);
+            let (v, ev) = e.bool(key(k));
             (Want::Bool(v), ev.source)
         }
         Opt::Str(k, _) => {
-            let (v, ev) = e.string(k);
+            let (v, ev) = e.string(key(k));
             (Want::Str(v.filter(|s| !s.is_empty())), ev.source)
         }
         Opt::List(k, _) => {
-            let l = e.list(k);
+            let l = e.list(key(k));
             let src = l.first().map_or(Source::Default, |(_, ev)| ev.source);
             (Want::List(l.into_iter().map(|(v, _)| v).collect()), src)
         }
         Opt::Map(k, _) => {
-            let m = e.map(k);
+            let m = e.map(key(k));
             let src = m
                 .values()
                 .next()
@@ -1116,10 +1138,10 @@ fn a_later_null_is_decoded_as_go_does() {
         ),
     );
     assert!(fatal_messages(&e).is_empty(), "{:?}", e.problems);
-    assert_eq!(e.string("log-driver").0.as_deref(), Some("local"));
-    assert!(e.list("labels").is_empty());
+    assert_eq!(e.string(keys::LOG_DRIVER).0.as_deref(), Some("local"));
+    assert!(e.list(keys::LABELS).is_empty());
     let opts: Vec<_> = e
-        .map("log-opts")
+        .map(keys::LOG_OPTS)
         .into_iter()
         .map(|(k, (v, _))| (k, v))
         .collect();
@@ -1130,6 +1152,6 @@ fn a_later_null_is_decoded_as_go_does() {
             ("max-size".into(), "10m".into())
         ]
     );
-    assert!(e.bool("live-restore").0);
-    assert!(e.bool("icc").0, "false then null: the default");
+    assert!(e.bool(keys::LIVE_RESTORE).0);
+    assert!(e.bool(keys::ICC).0, "false then null: the default");
 }

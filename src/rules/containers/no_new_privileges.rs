@@ -1,3 +1,4 @@
+use crate::model::config::keys;
 use crate::rules::{Check, Container, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 pub const RULE: Rule = Rule {
@@ -45,7 +46,7 @@ fn check(cx: &Ctx<'_>, c: &Container) -> Outcome {
         Ok(c) => c,
         Err(o) => return o.with(opts),
     };
-    let (on, e) = cfg.bool("no-new-privileges");
+    let (on, e) = cfg.bool(keys::NO_NEW_PRIVILEGES);
     if on {
         Outcome::pass("the daemon sets no-new-privileges")
             .with(opts)

@@ -1,4 +1,5 @@
 use super::{Expect, Target, judge};
+use crate::model::config::keys;
 use crate::model::files::containerd_candidates;
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
 
@@ -31,7 +32,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         Err(o) => return o,
     };
     let candidates = containerd_candidates(cfg);
-    let explicit = cfg.get("containerd").is_some();
+    let explicit = cfg.get(keys::CONTAINERD).is_some();
     let mut evidence = Vec::new();
     for (path, ev) in &candidates {
         match cx.snap.file(path) {

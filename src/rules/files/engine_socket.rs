@@ -1,4 +1,5 @@
 use super::{Expect, Target, judge, rootless_uid};
+use crate::model::config::keys;
 use crate::model::files::{ETC_GROUP, configured_unix_sockets, group_gid};
 use crate::model::{Evidence, Source};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
@@ -102,7 +103,7 @@ fn socket_group(
     cfg: &crate::model::config::Effective,
     sockets: &[(String, Evidence)],
 ) -> Result<Expect, Outcome> {
-    let (group, gev) = cfg.string("group");
+    let (group, gev) = cfg.string(keys::GROUP);
     let group = group.unwrap_or_else(|| "docker".into());
     let gid = match cx.snap.text(ETC_GROUP) {
         Some(text) => group_gid(text, &group),

@@ -1,4 +1,5 @@
 use super::super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
+use crate::model::config::keys;
 use crate::model::{Evidence, Source};
 use crate::parse::mountinfo;
 use crate::snapshot::Mode;
@@ -69,7 +70,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     // With userns-remap the daemon reports <data-root>/<uid>.<gid>.
     let configured = config(cx)
         .ok()
-        .and_then(|c| c.string("data-root").0)
+        .and_then(|c| c.string(keys::DATA_ROOT).0)
         .map(|d| d.trim_end_matches('/').to_string());
     let outcome = if mp == root || configured.as_deref() == Some(mp) {
         Outcome::pass(format!(

@@ -7,6 +7,7 @@ pub mod docker_version;
 
 use super::{Ctx, Outcome, config};
 use crate::model::Evidence;
+use crate::model::config::keys;
 
 /// The data-root in use: `DockerRootDir` of `/info` when the daemon reports
 /// it, else the effective `data-root` (`--data-root`, `--graph`, the file,
@@ -21,7 +22,7 @@ fn data_root(cx: &Ctx<'_>) -> Result<(String, Evidence), Outcome> {
         return Ok((d.clone(), e.clone()));
     }
     let c = config(cx)?;
-    match c.string("data-root") {
+    match c.string(keys::DATA_ROOT) {
         (Some(d), e) => Ok((d, e)),
         (None, e) => Err(Outcome::error("the data-root could not be determined").with(e)),
     }
