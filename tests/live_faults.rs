@@ -77,6 +77,10 @@
 
 mod support;
 
+/// Tests that start a dockerd share this; one that finds "the" dockerd
+/// without `--pid` takes it alone.
+static ALONE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
@@ -763,6 +767,7 @@ fn live_faults_kills_during_the_restart() {
     let Some(live) = live("live_faults_kills_during_the_restart") else {
         return;
     };
+    let _shared = ALONE.read().unwrap_or_else(|e| e.into_inner());
     let seed = seed() ^ 0x5eed;
     let trials = env_usize("DOCKHARD_FAULT_RESTART_TRIALS", 3);
     let mut rng = Rng(seed);
@@ -928,6 +933,7 @@ fn live_faults_full_disk_and_read_only_etc() {
     let Some(live) = live("live_faults_full_disk_and_read_only_etc") else {
         return;
     };
+    let _shared = ALONE.read().unwrap_or_else(|e| e.into_inner());
     let sv = Supervised::start(&live, UNIT_FLAGS, INITIAL_JSON);
     let restart = sv.restart_cmd();
     let fix = |method: &str, backup_dir: Option<&Path>| {
@@ -1045,6 +1051,7 @@ fn live_faults_failing_restart_command_rolls_back() {
     let Some(live) = live("live_faults_failing_restart_command_rolls_back") else {
         return;
     };
+    let _shared = ALONE.read().unwrap_or_else(|e| e.into_inner());
     let sv = Supervised::start(&live, UNIT_FLAGS, INITIAL_JSON);
     let before = read_state(&sv);
     let fix = |restart: &str| {
@@ -1142,6 +1149,8 @@ fn live_faults_two_applies_at_once() {
     let Some(live) = live("live_faults_two_applies_at_once") else {
         return;
     };
+    // Finds the daemon without --pid: no other test's dockerd may run.
+    let _alone = ALONE.write().unwrap_or_else(|e| e.into_inner());
     let sv = Supervised::start(&live, UNIT_FLAGS, INITIAL_JSON);
     let init = read_state(&sv);
     let lock = sv.backups.join("dockhard.lock").display().to_string();
