@@ -5,7 +5,7 @@ use crate::model::daemon::{self, DaemonModel, View};
 use crate::model::objects::{Exclusions, Image, Subject};
 use crate::policy::Policy;
 use crate::report::{DaemonReport, HostInfo, REPORT_SCHEMA, Report, RuleResult, Summary, ToolInfo};
-use crate::rules::{Check, Ctx, Outcome, Profile, Rule};
+use crate::rules::{Check, Ctx, Outcome, Profile, REFUSED, Rule, Status};
 use crate::snapshot::{Mode, Snapshot};
 
 /// Containers and images from which the audit uses two threads.
@@ -159,6 +159,20 @@ fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> Daemon
         eval(&rules)
     };
     let mut results = results;
+    // A refused configuration makes every rule that needs it an error: say
+    // so once for the daemon, not as drift under each rule.
+    if m.running.is_some() {
+        if m.reload.as_ref().is_some_and(crate::rules::refused) {
+            notes.push(
+                "drift: at the next reload (SIGHUP) dockerd would reject the configuration on disk (see daemon.config-valid); the rules judge the running configuration".into(),
+            );
+        }
+        if crate::rules::refused(&m.next_start) {
+            notes.push(
+                "drift: at the next restart dockerd would not start with the configuration on disk (see daemon.config-valid); the rules judge the running configuration".into(),
+            );
+        }
+    }
     for r in &mut results {
         opts.policy.apply(r, snap.collected_unix);
     }
@@ -271,9 +285,11 @@ fn result(
 /// What changes at the next SIGHUP or restart, if the verdict would differ.
 fn drift_note(now: &Outcome, snap: &Snapshot, m: &DaemonModel, rule: &Rule) -> Option<String> {
     let mut notes = Vec::new();
+    // A refused view's errors are said once, in the daemon's notes.
+    let said = |o: &Outcome| o.status == Status::Error && o.message == REFUSED;
     if let Some(reload) = &m.reload {
         let r = check(snap, m, reload, rule)?;
-        if r.status != now.status {
+        if r.status != now.status && !said(&r) {
             notes.push(format!(
                 "at the next reload (SIGHUP): {} ({})",
                 r.status, r.message
@@ -281,7 +297,7 @@ fn drift_note(now: &Outcome, snap: &Snapshot, m: &DaemonModel, rule: &Rule) -> O
         }
     }
     let next = check(snap, m, &m.next_start, rule)?;
-    if next.status != now.status {
+    if next.status != now.status && !said(&next) {
         notes.push(format!(
             "at the next restart: {} ({})",
             next.status, next.message
@@ -291,5 +307,53 @@ fn drift_note(now: &Outcome, snap: &Snapshot, m: &DaemonModel, rule: &Rule) -> O
         None
     } else {
         Some(notes.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::daemon_snapshot;
+    use serde_json::json;
+
+    /// A running daemon whose configuration on disk dockerd would refuse:
+    /// the refusal is said once, in the daemon's notes, never as drift
+    /// under each rule (text and JSON alike).
+    #[test]
+    fn refused_next_start_is_said_once() {
+        let snap = daemon_snapshot(
+            json!({}),
+            &["/usr/sbin/dockerd", "--icc=false"],
+            Some("{\"icc\": true}\n"),
+        );
+        let report = run_with(
+            &snap,
+            &AuditOptions {
+                profile: Profile::Cis,
+                ..AuditOptions::default()
+            },
+        );
+        let d = &report.daemons[0];
+        assert!(d.results.len() > 10);
+        for r in &d.results {
+            assert!(
+                !r.drift.as_deref().unwrap_or_default().contains(REFUSED),
+                "{}: {:?}",
+                r.rule,
+                r.drift
+            );
+        }
+        let said: Vec<&String> = d
+            .notes
+            .iter()
+            .filter(|n| n.contains("would not start"))
+            .collect();
+        insta::assert_snapshot!(format!("{said:?}"), @r#"
+            ["drift: at the next restart dockerd would not start with the configuration on disk (see daemon.config-valid); the rules judge the running configuration"]
+        "#);
+        let text = crate::report::text::render(&report, false);
+        assert_eq!(text.matches("would not start").count(), 2, "{text}");
+        let json = crate::report::json::render(&report);
+        assert_eq!(json.matches("would not start").count(), 2, "{json}");
     }
 }

@@ -215,6 +215,32 @@ fn hardened_by_daemon_json() {
     );
 }
 
+/// /run is empty in an image: a socket-served authorization plugin cannot
+/// be checked offline. A warning, never "dockerd would not start".
+#[test]
+fn offline_plugin_socket_is_a_warning() {
+    let text = run_with(
+        "config-hardened-no-run",
+        Some("config-hardened"),
+        |r| std::fs::remove_dir_all(r.join("run")).unwrap(),
+        DEFAULTS,
+        &[
+            ("daemon.icc", "pass"),
+            ("daemon.userland-proxy", "pass"),
+            ("daemon.userns-remap", "pass"),
+            ("daemon.authorization-plugin", "pass"),
+            ("daemon.remote-logging", "pass"),
+            ("daemon.live-restore", "pass"),
+        ],
+        0,
+    );
+    assert!(
+        text.contains("cannot be checked in an offline tree"),
+        "{text}"
+    );
+    assert!(!text.contains("would not start"), "{text}");
+}
+
 #[test]
 fn trailing_comma_is_a_start_failure() {
     let text = run("config-trailing-comma", REFUSED, &[], 1);

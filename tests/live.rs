@@ -852,6 +852,17 @@ fn live_config_conflict_with_flag() {
     let r = result(&report, "daemon.config-valid");
     let text = format!("{} {}", r["message"], r["evidence"]);
     assert!(text.contains("icc"), "config-valid names `icc`: {r:#}");
+    // The refusal is said once for the daemon, not as every rule's drift.
+    for r in results(&report) {
+        let dr = r["drift"].as_str().unwrap_or_default();
+        assert!(!dr.contains("would not start"), "{}: {dr}", r["rule"]);
+    }
+    let notes = report["daemons"][0]["notes"].to_string();
+    assert_eq!(
+        notes.matches("would not start").count(),
+        1,
+        "one note: {notes}"
+    );
     drop(d);
 
     // Premise: the real dockerd refuses to start with this flag and file.

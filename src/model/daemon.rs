@@ -177,6 +177,15 @@ pub fn wanted(snap: &Snapshot) -> Vec<Want> {
     out
 }
 
+/// Why a legacy plugin found nowhere in an offline tree (`--root`) is no
+/// start failure: its socket under /run is runtime state, absent from any
+/// image, and the plugin may well serve it once the host runs.
+pub fn plugin_offline_note(name: &str) -> String {
+    format!(
+        "authorization plugin `{name}`: no spec in /etc/docker/plugins or /usr/lib/docker/plugins, and its socket in /run/docker/plugins is runtime state that cannot be checked in an offline tree: dockerd starts only if the plugin serves that socket by then"
+    )
+}
+
 /// Where dockerd looks for a legacy plugin NAME (pkg/plugins discovery).
 pub fn plugin_paths(name: &str) -> Vec<String> {
     // A managed plugin is `name:tag` or `repo/name`; it lives in the data

@@ -16,7 +16,8 @@ any command as root on the host. An authorization plugin decides request by requ
         decided: "Live: `Plugins.Authorization` of `GET /info`. Otherwise the effective \
 `authorization-plugins` (`--authorization-plugin`, repeatable). Pass when at least one is \
 configured. A plugin that cannot be found (no socket or spec under /run/docker/plugins, \
-/etc/docker/plugins, /usr/lib/docker/plugins) is a warning: dockerd refuses to start without it.",
+/etc/docker/plugins, /usr/lib/docker/plugins) is a warning: dockerd refuses to start without it \
+(in an offline tree, `--root`, the socket under /run cannot be checked: the warning says so).",
         remediation: "Install an authorization plugin (for example opa-docker-authz), then set \
 `\"authorization-plugins\": [\"NAME\"]` in /etc/docker/daemon.json (reloadable with SIGHUP) or \
 `--authorization-plugin=NAME`, never both.",
@@ -76,9 +77,13 @@ fn check(cx: &Ctx<'_>) -> Outcome {
                 format!("plugin `{n}` found"),
             )),
             None if paths.iter().all(|p| cx.snap.file(p).is_some()) => {
-                out.warnings.push(format!(
-                    "plugin `{n}` was not found in /run/docker/plugins, /etc/docker/plugins or /usr/lib/docker/plugins: dockerd will not start with it"
-                ));
+                out.warnings.push(if cx.snap.mode == crate::snapshot::Mode::Root {
+                    crate::model::daemon::plugin_offline_note(n)
+                } else {
+                    format!(
+                        "plugin `{n}` was not found in /run/docker/plugins, /etc/docker/plugins or /usr/lib/docker/plugins: dockerd will not start with it"
+                    )
+                });
             }
             None => {}
         }

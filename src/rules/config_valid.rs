@@ -17,7 +17,9 @@ value, a missing EnvironmentFile or authorization plugin.",
 EnvironmentFile expansion, or the running command line when dockerd is not run by systemd) \
 and the daemon.json it would read are checked with dockerd's own rules: strict JSON, known \
 keys and their types, no option set both as a flag and in the file, flag values that parse. \
-Fail on any start failure; warnings (duplicate keys) pass with a warning.",
+Fail on any start failure; warnings (duplicate keys) pass with a warning. An authorization \
+plugin found nowhere is a start failure, except in an offline tree (`--root`): there /run is \
+empty, its socket cannot be checked, and that is a warning.",
         remediation: "Fix each problem at the file and line named. Keep every option in one place: \
 either daemon.json or the command line, never both.",
     },
@@ -55,11 +57,23 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             .iter()
             .all(|p| cx.snap.file(p).is_some_and(|f| f.missing));
         if !paths.is_empty() && all_seen {
+            // /run is empty in an offline tree: no evidence either way.
+            let (level, message) = if cx.snap.mode == crate::snapshot::Mode::Root {
+                (
+                    ProblemLevel::Warning,
+                    crate::model::daemon::plugin_offline_note(&name),
+                )
+            } else {
+                (
+                    ProblemLevel::Fatal,
+                    format!(
+                        "authorization plugin `{name}` not found (no socket or spec in /run/docker/plugins, /etc/docker/plugins, /usr/lib/docker/plugins)"
+                    ),
+                )
+            };
             problems.push(crate::model::Problem {
-                level: ProblemLevel::Fatal,
-                message: format!(
-                    "authorization plugin `{name}` not found (no socket or spec in /run/docker/plugins, /etc/docker/plugins, /usr/lib/docker/plugins)"
-                ),
+                level,
+                message,
                 evidence: e,
             });
         }

@@ -365,6 +365,23 @@ impl Outcome {
     }
 }
 
+/// The message of every rule that needs a configuration dockerd would
+/// refuse. The audit says it once per daemon, never as per-rule drift.
+pub(crate) const REFUSED: &str =
+    "dockerd would not start with this configuration (see daemon.config-valid)";
+
+/// Would dockerd refuse this view's configuration (the condition of
+/// [`REFUSED`])? Never for the running view: it runs.
+pub(crate) fn refused(view: &crate::model::daemon::View) -> bool {
+    view.kind != crate::model::daemon::ViewKind::Running
+        && view.config.as_ref().is_ok_and(|c| {
+            !matches!(c.file_state, crate::model::config::FileState::Unreadable(_))
+                && c.problems
+                    .iter()
+                    .any(|p| p.level == crate::model::ProblemLevel::Fatal)
+        })
+}
+
 /// The configuration under judgement, or an `error` outcome saying why
 /// there is none.
 ///
@@ -389,10 +406,7 @@ pub(crate) fn config<'a>(cx: &'a Ctx<'_>) -> Result<&'a crate::model::config::Ef
             .iter()
             .find(|p| p.level == crate::model::ProblemLevel::Fatal)
         {
-            return Err(Outcome::error(
-                "dockerd would not start with this configuration (see daemon.config-valid)",
-            )
-            .with(p.evidence.clone()));
+            return Err(Outcome::error(REFUSED).with(p.evidence.clone()));
         }
     }
     Ok(cfg)

@@ -1,5 +1,5 @@
 use super::{Expect, Target, judge, rootless_uid};
-use crate::model::config::keys;
+use crate::model::config::{Effective, Listener, keys};
 use crate::model::files::{ETC_GROUP, configured_unix_sockets, group_gid};
 use crate::model::{Evidence, Source};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
@@ -14,14 +14,17 @@ pub const RULE: Rule = Rule {
         cis: &["3.15", "3.16"],
         rationale: "Access to the Engine API socket is root on the host: only root and the \
 members of the daemon's group may connect.",
-        decided: "Running daemon: every unix socket it listens on (/proc/net/unix, including \
-sockets passed by socket activation); next start: the `-H unix://` / `hosts` entries (default \
-/var/run/docker.sock) and the path `ListenStream=` of docker.socket for `-H fd://` (a socket \
-that does not exist yet is created at start). Pass when each is owned by uid 0, its group is \
-the daemon's `--group` (default `docker`, gid from /etc/group) or root (dockerd's fallback when \
-the group does not exist), and it has no permission bit outside 0660 (compared as bits). A \
-rootless daemon's sockets may belong to its own user, any group. A socket of a running daemon \
-that no longer exists fails.",
+        decided: "Only the Engine API sockets are judged: the `-H unix://` / `hosts` entries \
+(default /var/run/docker.sock) and, for `-H fd://`, the path `ListenStream=` of docker.socket \
+(/var/run and /run are the same directory). Running daemon: those of them it listens on \
+(/proc/net/unix); with `-H fd://` and no socket unit known, every socket it listens on outside \
+its exec-root and data-root. dockerd's own sockets (metrics.sock, libnetwork, plugins and swarm \
+sockets under the exec-root) are no API socket and are not judged. Next start: the configured \
+sockets (a socket that does not exist yet is created at start). Pass when each is owned by \
+uid 0, its group is the daemon's `--group` (default `docker`, gid from /etc/group) or root \
+(dockerd's fallback when the group does not exist), and it has no permission bit outside 0660 \
+(compared as bits). A rootless daemon's sockets may belong to its own user, any group. A \
+socket of a running daemon that no longer exists fails.",
         remediation: "`chown root:docker` and `chmod 0660` the socket; for a lasting fix set \
 `SocketUser=root`, `SocketGroup=docker`, `SocketMode=0660` in docker.socket, or `--group` / \
 `\"group\"` for sockets dockerd creates.",
@@ -51,19 +54,33 @@ fn check(cx: &Ctx<'_>) -> Outcome {
                 d.errors.join("; ")
             ));
         }
-        let ev = |p: &String| {
-            Evidence::new(
+        let api = configured_unix_sockets(cfg, cx.daemon.service.as_ref());
+        // `-H fd://` with no known socket unit: the sockets passed by
+        // activation are whatever dockerd holds outside its own directories.
+        let activation_unknown = cfg
+            .listeners()
+            .iter()
+            .any(|l| matches!(l, Listener::Fd { .. }))
+            && cx
+                .daemon
+                .service
+                .as_ref()
+                .and_then(|s| s.socket.as_ref())
+                .is_none_or(|s| s.listen_streams.is_empty());
+        let internal = internal_dirs(cfg);
+        let mut s: Vec<(String, Evidence)> = Vec::new();
+        for p in d.unix_listeners.iter().filter(|p| p.starts_with('/')) {
+            let ev = Evidence::new(
                 Source::Socket,
                 format!("/proc/{}/net/unix", d.pid),
                 format!("dockerd listens on {p}"),
-            )
-        };
-        let s: Vec<(String, Evidence)> = d
-            .unix_listeners
-            .iter()
-            .filter(|p| p.starts_with('/'))
-            .map(|p| (p.clone(), ev(p)))
-            .collect();
+            );
+            let api_socket = api.iter().any(|(a, _)| same_socket(a, p))
+                || (activation_unknown && !internal.iter().any(|dir| under(p, dir)));
+            if api_socket {
+                s.push((p.clone(), ev));
+            }
+        }
         (s, true)
     } else {
         (
@@ -72,7 +89,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         )
     };
     if sockets.is_empty() {
-        return Outcome::not_applicable("the daemon serves no unix socket");
+        return Outcome::not_applicable("the daemon serves the Engine API on no unix socket");
     }
     let expect = match rootless_uid(cx) {
         Some(_) => Expect::daemon_owned(cx, 0o660),
@@ -93,6 +110,39 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         &targets,
         "no socket exists yet: dockerd creates it at start",
     )
+}
+
+/// `/var/run` is `/run` on every systemd host: one spelling.
+fn run_dir(p: &str) -> String {
+    let p = p.trim_end_matches('/');
+    match p.strip_prefix("/var/run") {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("/run{rest}"),
+        _ => p.to_string(),
+    }
+}
+
+/// The same socket path, after the `/var/run` = `/run` equivalence.
+fn same_socket(a: &str, b: &str) -> bool {
+    run_dir(a) == run_dir(b)
+}
+
+/// Is `path` inside `dir` (after the `/var/run` = `/run` equivalence)?
+fn under(path: &str, dir: &str) -> bool {
+    let (path, dir) = (run_dir(path), run_dir(dir));
+    !dir.is_empty()
+        && path
+            .strip_prefix(&dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Where dockerd keeps its own sockets (metrics.sock, libnetwork, plugins,
+/// swarm control): the exec-root and the data-root. None serves the API.
+fn internal_dirs(cfg: &Effective) -> Vec<String> {
+    ["exec-root", "data-root"]
+        .iter()
+        .filter_map(|k| cfg.string(k).0)
+        .filter(|d| d.starts_with('/') && !d.trim_end_matches('/').is_empty())
+        .collect()
 }
 
 /// root:GROUP (the daemon's `--group`, default docker) or root:root. When
@@ -139,7 +189,7 @@ fn socket_group(
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::{lines, snapshot, with_file, with_text};
+    use crate::rules::testing::{lines, snapshot, with_argv, with_file, with_text};
     use crate::snapshot::FileKind;
     use serde_json::json;
 
@@ -163,6 +213,113 @@ mod tests {
             gid,
         );
         lines("files.engine-socket", &s)
+    }
+
+    /// dockerd's own sockets (metrics.sock is 0755 by umask) are no API
+    /// socket: only docker.sock is judged.
+    #[test]
+    fn internal_sockets_are_not_judged() {
+        let mut s = snapshot(json!({}), &[], &[]);
+        s.daemons[0].unix_listeners = vec![
+            "/var/run/docker.sock".into(),
+            "/var/run/docker/metrics.sock".into(),
+            "/var/run/docker/libnetwork/1b2c3d.sock".into(),
+        ];
+        with_text(
+            &mut s,
+            "/etc/group",
+            "root:x:0:\ndocker:x:998:\n",
+            0o644,
+            0,
+            0,
+        );
+        with_file(
+            &mut s,
+            "/var/run/docker.sock",
+            FileKind::Socket,
+            0o660,
+            0,
+            998,
+        );
+        with_file(
+            &mut s,
+            "/var/run/docker/metrics.sock",
+            FileKind::Socket,
+            0o755,
+            0,
+            0,
+        );
+        with_file(
+            &mut s,
+            "/var/run/docker/libnetwork/1b2c3d.sock",
+            FileKind::Socket,
+            0o755,
+            0,
+            0,
+        );
+        insta::assert_snapshot!(lines("files.engine-socket", &s), @r"
+            daemon: pass: /var/run/docker.sock: root:docker (gid 998) or root:root, 0660 or stricter [socket /proc/4242/net/unix: dockerd listens on /var/run/docker.sock; file /var/run/docker.sock: mode 0660, owner 0:998]
+        ");
+    }
+
+    /// Socket activation: the ListenStream= path (/run/docker.sock) is the
+    /// API socket; with no socket unit known, every listener outside the
+    /// exec-root and data-root is.
+    #[test]
+    fn socket_activation() {
+        let build = |unit: bool| {
+            let mut s = snapshot(json!({}), &[], &[]);
+            with_argv(&mut s, &["/usr/bin/dockerd", "-H", "fd://"]);
+            s.daemons[0].unix_listeners = vec![
+                "/run/docker.sock".into(),
+                "/run/docker/metrics.sock".into(),
+                "/run/other.sock".into(),
+            ];
+            with_file(&mut s, "/run/other.sock", FileKind::Socket, 0o777, 0, 0);
+            with_text(
+                &mut s,
+                "/etc/group",
+                "root:x:0:\ndocker:x:998:\n",
+                0o644,
+                0,
+                0,
+            );
+            with_file(&mut s, "/run/docker.sock", FileKind::Socket, 0o660, 0, 998);
+            with_file(
+                &mut s,
+                "/run/docker/metrics.sock",
+                FileKind::Socket,
+                0o755,
+                0,
+                0,
+            );
+            if unit {
+                s.unit_file = Some("/lib/systemd/system/docker.service".into());
+                with_text(
+                    &mut s,
+                    "/lib/systemd/system/docker.service",
+                    "[Unit]\nRequires=docker.socket\n[Service]\nExecStart=/usr/bin/dockerd -H fd://\n",
+                    0o644,
+                    0,
+                    0,
+                );
+                with_text(
+                    &mut s,
+                    "/lib/systemd/system/docker.socket",
+                    "[Socket]\nListenStream=/run/docker.sock\nSocketMode=0660\n",
+                    0o644,
+                    0,
+                    0,
+                );
+            }
+            lines("files.engine-socket", &s)
+        };
+        insta::assert_snapshot!(build(true), @r"
+            daemon: pass: /run/docker.sock: root:docker (gid 998) or root:root, 0660 or stricter [socket /proc/4242/net/unix: dockerd listens on /run/docker.sock; file /run/docker.sock: mode 0660, owner 0:998]
+        ");
+        insta::assert_snapshot!(build(false), @r"
+            daemon: fail: /run/other.sock (socket): mode 0777 has bits 0117 outside 0660 [socket /proc/4242/net/unix: dockerd listens on /run/docker.sock; file /run/docker.sock: mode 0660, owner 0:998; socket /proc/4242/net/unix: dockerd listens on /run/other.sock; file /run/other.sock: mode 0777, owner 0:0]
+        ");
     }
 
     #[test]
