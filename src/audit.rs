@@ -5,7 +5,7 @@ use crate::model::daemon::{self, DaemonModel, View};
 use crate::model::objects::{Exclusions, Image, Subject};
 use crate::policy::Policy;
 use crate::report::{DaemonReport, HostInfo, REPORT_SCHEMA, Report, RuleResult, Summary, ToolInfo};
-use crate::rules::{Check, Ctx, Outcome, Profile, REFUSED, Rule, Status};
+use crate::rules::{Check, CisVersion, Ctx, Outcome, Profile, REFUSED, Rule, Status};
 use crate::snapshot::{Mode, Snapshot};
 
 /// Containers and images from which the audit uses two threads.
@@ -20,6 +20,8 @@ pub struct AuditOptions {
     /// The policy file: rules enabled and disabled, severities, waivers and
     /// more exclusions (the profile and threshold are the caller's to merge).
     pub policy: Policy,
+    /// The CIS Docker Benchmark version whose ids the report shows.
+    pub cis_version: CisVersion,
 }
 
 impl Default for AuditOptions {
@@ -28,6 +30,7 @@ impl Default for AuditOptions {
             profile: Profile::Seed,
             exclude: Exclusions::default(),
             policy: Policy::default(),
+            cis_version: CisVersion::default(),
         }
     }
 }
@@ -65,6 +68,7 @@ pub fn run_with(snap: &Snapshot, opts: &AuditOptions) -> Report {
         },
         summary: Summary::of(&daemons),
         daemons,
+        cis_version: Some(opts.cis_version),
     }
 }
 
@@ -127,6 +131,7 @@ fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> Daemon
         };
         let mut out = Vec::new();
         for rule in rules {
+            let first = out.len();
             match rule.check {
                 Check::Daemon(_) => out.push(evaluate(snap, m, primary, rule)),
                 Check::Container(f) => {
@@ -140,6 +145,10 @@ fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> Daemon
                         (i.subject(), f(&cx, i))
                     })
                 }
+            }
+            let cis = rule.meta.cis_ids(opts.cis_version);
+            for r in &mut out[first..] {
+                r.cis.clone_from(&cis);
             }
         }
         out
@@ -272,7 +281,8 @@ fn result(
         severity: rule.meta.severity,
         title: rule.meta.title.to_string(),
         seed_item: rule.meta.seed_item,
-        cis: rule.meta.cis.iter().map(|s| s.to_string()).collect(),
+        // The chosen version's ids: filled in by `audit_daemon`.
+        cis: Vec::new(),
         message: out.message,
         evidence: out.evidence,
         drift,

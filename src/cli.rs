@@ -41,6 +41,8 @@ pub enum Command {
     Explain {
         /// Rule id, e.g. daemon.icc
         rule: String,
+        #[command(flatten)]
+        cis: CisArgs,
     },
     /// Merge JSON reports of many hosts into one fleet report.
     Merge(MergeArgs),
@@ -155,6 +157,43 @@ impl ExcludeArgs {
     }
 }
 
+/// `--cis-version`: which CIS Docker Benchmark ids are shown.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct CisArgs {
+    /// The CIS Docker Benchmark version whose ids are shown: 1.8 (v1.8.0,
+    /// the current one) or 1.6 (v1.6.0, also v1.7.0's numbering). Default:
+    /// the policy's `cis_version` (check), else 1.8.
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub cis_version: Option<CisArg>,
+}
+
+impl CisArgs {
+    /// `--cis-version`, else the policy's, else the current version.
+    pub fn version(self, policy: Option<&crate::policy::Policy>) -> rules::CisVersion {
+        self.cis_version
+            .map(CisArg::version)
+            .or(policy.and_then(|p| p.cis_version))
+            .unwrap_or_default()
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CisArg {
+    #[value(name = "1.6", alias = "1.6.0")]
+    V1_6,
+    #[value(name = "1.8", alias = "1.8.0")]
+    V1_8,
+}
+
+impl CisArg {
+    pub fn version(self) -> rules::CisVersion {
+        match self {
+            CisArg::V1_6 => rules::CisVersion::V1_6,
+            CisArg::V1_8 => rules::CisVersion::V1_8,
+        }
+    }
+}
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProfileArg {
     Seed,
@@ -193,6 +232,8 @@ pub struct CheckArgs {
     pub fail_on: Option<FailOn>,
     #[command(flatten)]
     pub exclude: ExcludeArgs,
+    #[command(flatten)]
+    pub cis: CisArgs,
 }
 
 #[derive(Args, Debug)]
@@ -279,6 +320,8 @@ pub struct MergeArgs {
     /// Write the fleet report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub cis: CisArgs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,6 +336,8 @@ pub enum MergeFormat {
 pub struct RulesArgs {
     #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
     pub format: RulesFormat,
+    #[command(flatten)]
+    pub cis: CisArgs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,12 +423,12 @@ fn run(cli: Cli) -> Result<i32, String> {
         }
         Command::Fix(a) => fix(a),
         Command::Rules(a) => {
-            print!("{}", render_rules(a.format));
+            print!("{}", render_rules(a.format, a.cis.version(None)));
             Ok(EXIT_OK)
         }
-        Command::Explain { rule } => match rules::find(&rule) {
+        Command::Explain { rule, cis } => match rules::find(&rule) {
             Some(r) => {
-                print!("{}", explain(r));
+                print!("{}", explain(r, cis.version(None)));
                 Ok(EXIT_OK)
             }
             None => Err(format!(
@@ -403,7 +448,7 @@ fn merge(a: MergeArgs) -> Result<i32, String> {
     for p in &a.reports {
         reports.push((p.display().to_string(), read_report(p)?));
     }
-    let f = fleet::merge(&reports);
+    let f = fleet::merge_with(&reports, a.cis.version(None));
     let text = match a.format {
         MergeFormat::Json => fleet::render_json(&f),
         MergeFormat::Text => fleet::render_text(&f),
@@ -585,6 +630,7 @@ fn check(a: CheckArgs) -> Result<i32, String> {
         &crate::audit::AuditOptions {
             profile: a.target.profile(&policy),
             exclude: a.exclude.exclusions(),
+            cis_version: a.cis.version(Some(&policy)),
             policy,
         },
     );
@@ -693,50 +739,87 @@ fn write_file(p: &Path, text: &str, mode: u32) -> Result<(), String> {
     Ok(())
 }
 
-/// `dockhard rules` in the given format.
-pub fn render_rules(format: RulesFormat) -> String {
+/// `ids` joined, or `-`.
+fn cis_list(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "-".to_string()
+    } else {
+        ids.join(", ")
+    }
+}
+
+/// `dockhard rules` in the given format, with the CIS ids of `cis`.
+pub fn render_rules(format: RulesFormat, cis: rules::CisVersion) -> String {
     match format {
         RulesFormat::Json => {
-            let metas: Vec<_> = RULES.iter().map(|r| r.meta).collect();
+            let metas: Vec<serde_json::Value> = RULES
+                .iter()
+                .map(|r| {
+                    let mut v = serde_json::to_value(r.meta).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("cis".into(), serde_json::json!(r.meta.cis_ids(cis)));
+                        o.insert("cis_version".into(), serde_json::json!(cis));
+                    }
+                    v
+                })
+                .collect();
             let mut s = serde_json::to_string_pretty(&metas).unwrap_or_default();
             s.push('\n');
             s
         }
         RulesFormat::Text => {
+            // The CIS ids last: a few rules have many.
             let w = RULES.iter().map(|r| r.meta.id.len()).max().unwrap_or(0);
-            let mut s = String::new();
+            let tw = RULES.iter().map(|r| r.meta.title.len()).max().unwrap_or(0);
+            let mut s = format!(
+                "{:<w$}  {:<8}  {:<4}  {:<tw$}  CIS {}\n",
+                "RULE",
+                "SEVERITY",
+                "SEED",
+                "TITLE",
+                cis.full()
+            );
             for r in RULES {
                 let m = &r.meta;
                 s.push_str(&format!(
-                    "{:<w$}  {:<8}  {:<4}  {}\n",
+                    "{:<w$}  {:<8}  {:<4}  {:<tw$}  {}\n",
                     m.id,
                     m.severity.as_str(),
                     m.seed_item
                         .map(|i| i.to_string())
                         .unwrap_or_else(|| "-".into()),
-                    m.title
+                    m.title,
+                    cis_list(&m.cis_ids(cis))
                 ));
             }
             s
         }
         RulesFormat::Markdown => {
-            let mut s = String::from(
-                "| id | severity | seed item | CIS | title | how it is decided |\n|---|---|---|---|---|---|\n",
+            // The chosen version's ids, then the other versions'.
+            let versions: Vec<rules::CisVersion> = std::iter::once(cis)
+                .chain(rules::CisVersion::ALL.into_iter().filter(|v| *v != cis))
+                .collect();
+            let heads: String = versions
+                .iter()
+                .map(|v| format!(" CIS {} |", v.full()))
+                .collect();
+            let mut s = format!(
+                "| id | severity | seed item |{heads} title | how it is decided |\n|---|---|---|{}---|---|\n",
+                "---|".repeat(versions.len())
             );
             for r in RULES {
                 let m = &r.meta;
+                let ids: String = versions
+                    .iter()
+                    .map(|v| format!(" {} |", cis_list(&m.cis_ids(*v))))
+                    .collect();
                 s.push_str(&format!(
-                    "| `{}` | {} | {} | {} | {} | {} |\n",
+                    "| `{}` | {} | {} |{ids} {} | {} |\n",
                     m.id,
                     m.severity,
                     m.seed_item
                         .map(|i| i.to_string())
                         .unwrap_or_else(|| "-".into()),
-                    if m.cis.is_empty() {
-                        "-".to_string()
-                    } else {
-                        m.cis.join(", ")
-                    },
                     m.title,
                     m.decided.replace('\n', " ").replace('|', "\\|")
                 ));
@@ -746,11 +829,23 @@ pub fn render_rules(format: RulesFormat) -> String {
     }
 }
 
-/// `dockhard explain RULE`.
-pub fn explain(r: &rules::Rule) -> String {
+/// `dockhard explain RULE`, with the CIS ids of `cis` (and those of the
+/// other versions when they differ).
+pub fn explain(r: &rules::Rule, cis: rules::CisVersion) -> String {
     let m = &r.meta;
+    let ids = m.cis_ids(cis);
+    let others: Vec<String> = rules::CisVersion::ALL
+        .into_iter()
+        .filter(|v| *v != cis && m.cis_ids(*v) != ids)
+        .map(|v| format!("{}: {}", v.full(), cis_list(&m.cis_ids(v))))
+        .collect();
+    let others = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", others.join("; "))
+    };
     format!(
-        "{id}: {title}\n\nseverity: {sev}\nseed item: {seed}\nCIS Docker Benchmark v1.6.0: {cis}\n\nWhy it matters\n{rat}\n\nHow it is decided\n{dec}\n\nHow to fix it by hand\n{rem}\n",
+        "{id}: {title}\n\nseverity: {sev}\nseed item: {seed}\nCIS Docker Benchmark {version}: {ids}{others}\n\nWhy it matters\n{rat}\n\nHow it is decided\n{dec}\n\nHow to fix it by hand\n{rem}\n",
         id = m.id,
         title = m.title,
         sev = m.severity,
@@ -758,11 +853,8 @@ pub fn explain(r: &rules::Rule) -> String {
             .seed_item
             .map(|i| i.to_string())
             .unwrap_or_else(|| "-".into()),
-        cis = if m.cis.is_empty() {
-            "-".to_string()
-        } else {
-            m.cis.join(", ")
-        },
+        version = cis.full(),
+        ids = cis_list(&ids),
         rat = m.rationale,
         dec = m.decided,
         rem = m.remediation,
@@ -819,6 +911,7 @@ mod tests {
             },
             summary: Summary::of(&daemons),
             daemons,
+            cis_version: None,
         }
     }
 

@@ -276,6 +276,7 @@ pub fn snapshot(data: &[u8]) {
             profile: crate::rules::Profile::All,
             exclude: crate::model::objects::Exclusions::default(),
             policy: crate::policy::Policy::default(),
+            cis_version: crate::rules::CisVersion::default(),
         };
         let report = crate::audit::run_with(&snap, &opts);
         let _ = crate::report::json::render(&report);

@@ -20,7 +20,7 @@
 
 use crate::model::objects::{Exclusions, glob};
 use crate::report::{AppliedWaiver, RuleResult};
-use crate::rules::{Check, Profile, RULES, Rule, Severity, Status};
+use crate::rules::{Check, CisVersion, Profile, RULES, Rule, Severity, Status};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,6 +38,9 @@ pub struct Policy {
     pub profile: Option<Profile>,
     /// `fail_on`: used when `--fail-on` is not given.
     pub fail_on: Option<Severity>,
+    /// `cis_version`: the CIS Docker Benchmark ids reported, when
+    /// `--cis-version` is not given.
+    pub cis_version: Option<CisVersion>,
     /// `[rules] enable`: rule ids or prefixes (`containers.`) run beyond the profile.
     pub enable: Vec<String>,
     /// `[rules] disable`: rule ids or prefixes not run.
@@ -96,6 +99,7 @@ impl fmt::Display for Date {
 struct RawPolicy {
     profile: Option<Profile>,
     fail_on: Option<Severity>,
+    cis_version: Option<Spanned<toml::Value>>,
     #[serde(default)]
     rules: RawRules,
     #[serde(default)]
@@ -219,9 +223,11 @@ fn check(raw: RawPolicy) -> Result<Policy, Bad> {
         no_controls(&l)?;
         labels.push(l.into_inner());
     }
+    let cis_version = raw.cis_version.as_ref().map(cis_version).transpose()?;
     Ok(Policy {
         profile: raw.profile,
         fail_on: raw.fail_on,
+        cis_version,
         enable,
         disable,
         severity,
@@ -232,6 +238,26 @@ fn check(raw: RawPolicy) -> Result<Policy, Bad> {
             labels,
         },
     })
+}
+
+/// `cis_version = "1.6"` or `"1.8"`.
+fn cis_version(v: &Spanned<toml::Value>) -> Result<CisVersion, Bad> {
+    let expected = "expected \"1.6\" or \"1.8\" (CIS Docker Benchmark v1.6.0 or v1.8.0)";
+    match v.get_ref() {
+        toml::Value::String(s) => CisVersion::parse(s).ok_or_else(|| {
+            bad(
+                v,
+                format!("unknown `cis_version` \"{}\": {expected}", s.escape_debug()),
+            )
+        }),
+        other => Err(bad(
+            v,
+            format!(
+                "`cis_version` is a {}, not a string: {expected}",
+                other.type_str()
+            ),
+        )),
+    }
 }
 
 /// A rule id, or a prefix ending in `.` of at least one rule id.

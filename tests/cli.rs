@@ -315,3 +315,147 @@ fn outputs_never_write_through_a_planted_link() {
         "a temporary file was left"
     );
 }
+
+/// `check --root debian --profile cis` in `format`, with these arguments.
+fn cis_report(format: &str, extra: &[&str]) -> String {
+    let out = dockhard()
+        .args(["check", "--root", &fixture("debian"), "--profile", "cis"])
+        .args(["--format", format])
+        .args(extra)
+        .assert()
+        .code(1);
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn cis_version_chooses_the_ids_of_every_format() {
+    let no_policy = ["--no-policy"];
+    let v16 = ["--no-policy", "--cis-version", "1.6"];
+    // JSON: the ids and the version they are from.
+    for (args, version, auth, dm) in [
+        (&no_policy[..], "1.8", "2.8", serde_json::json!(["2.7"])),
+        (&v16[..], "1.6", "2.7", serde_json::json!([])),
+    ] {
+        let r: serde_json::Value = serde_json::from_str(&cis_report("json", args)).unwrap();
+        assert_eq!(r["schema"], "dockhard/report/v1");
+        assert_eq!(r["cis_version"], version);
+        let results = r["daemons"][0]["results"].as_array().unwrap();
+        let cis = |rule: &str| {
+            results
+                .iter()
+                .find(|x| x["rule"] == rule)
+                .map(|x| x["cis"].clone())
+                .unwrap_or_else(|| panic!("no {rule}"))
+        };
+        assert_eq!(cis("daemon.remote-api-auth"), serde_json::json!([auth]));
+        assert_eq!(cis("daemon.storage-driver-devicemapper"), dm);
+        assert_eq!(
+            cis("daemon.storage-driver-aufs"),
+            serde_json::json!(["2.6"])
+        );
+        assert_eq!(
+            cis("files.daemon-json"),
+            serde_json::json!(["3.17", "3.18"])
+        );
+    }
+    // SARIF: the rules' tags and help, and the run's cisVersion.
+    for (args, version, tag, help) in [
+        (
+            &no_policy[..],
+            "1.8",
+            "CIS-2.8",
+            "CIS Docker Benchmark v1.8.0: 2.8",
+        ),
+        (
+            &v16[..],
+            "1.6",
+            "CIS-2.7",
+            "CIS Docker Benchmark v1.6.0: 2.7",
+        ),
+    ] {
+        let s: serde_json::Value = serde_json::from_str(&cis_report("sarif", args)).unwrap();
+        let run = &s["runs"][0];
+        assert_eq!(run["properties"]["cisVersion"], version);
+        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+        let rule = |id: &str| rules.iter().find(|r| r["id"] == id).unwrap();
+        let auth = rule("daemon.remote-api-auth");
+        let tags = auth["properties"]["tags"].as_array().unwrap();
+        assert!(tags.iter().any(|t| t == tag), "{tags:?}");
+        assert!(auth["help"]["text"].as_str().unwrap().starts_with(help));
+        let dm = rule("daemon.storage-driver-devicemapper")["properties"]["tags"].to_string();
+        assert_eq!(dm.contains("CIS-2.7"), version == "1.8", "{dm}");
+    }
+    // JUnit: each case's ids as a property, the suite's cis_version.
+    let junit = cis_report("junit", &no_policy);
+    assert!(junit.contains("<property name=\"cis_version\" value=\"1.8\"/>"));
+    assert!(junit.contains(
+        "<testcase name=\"daemon.remote-api-auth\" classname=\"daemon\" time=\"0\">\n      <properties><property name=\"cis\" value=\"2.8\"/></properties>"
+    ), "{junit}");
+    assert!(junit.contains(
+        "<testcase name=\"daemon.storage-driver-devicemapper\" classname=\"daemon\" time=\"0\">\n      <properties><property name=\"cis\" value=\"2.7\"/></properties>"
+    ), "{junit}");
+    let junit = cis_report("junit", &v16);
+    assert!(junit.contains("<property name=\"cis_version\" value=\"1.6\"/>"));
+    assert!(junit.contains(
+        "<testcase name=\"daemon.remote-api-auth\" classname=\"daemon\" time=\"0\">\n      <properties><property name=\"cis\" value=\"2.7\"/></properties>"
+    ), "{junit}");
+    assert!(
+        !junit.contains("name=\"daemon.storage-driver-devicemapper\" classname=\"daemon\" time=\"0\">\n      <properties>"),
+        "{junit}"
+    );
+    // HTML names the version beside the ids.
+    let html = cis_report("html", &v16);
+    assert!(html.contains("CIS v1.6.0 2.7"), "no v1.6.0 ids in the HTML");
+}
+
+#[test]
+fn cis_version_of_the_policy_and_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "cis_version = \"1.6\"\n").unwrap();
+    let policy = policy.to_str().unwrap();
+    let version = |extra: &[&str]| {
+        let mut args = vec!["--policy", policy];
+        args.extend(extra);
+        let r: serde_json::Value = serde_json::from_str(&cis_report("json", &args)).unwrap();
+        r["cis_version"].clone()
+    };
+    assert_eq!(version(&[]), "1.6");
+    // The command line wins over the policy.
+    assert_eq!(version(&["--cis-version", "1.8"]), "1.8");
+    std::fs::write(dir.path().join("bad.toml"), "cis_version = \"1.7\"\n").unwrap();
+    let bad = dir.path().join("bad.toml");
+    let err = stderr_of(
+        &[
+            "check",
+            "--root",
+            &fixture("debian"),
+            "--policy",
+            bad.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(
+        err.contains("bad.toml:1:15: unknown `cis_version` \"1.7\": expected \"1.6\" or \"1.8\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_cis_version_is_a_usage_error() {
+    for cmd in [
+        &["check", "--root", "/nonexistent"][..],
+        &["rules"],
+        &["explain", "daemon.icc"],
+        &["merge", "a.json"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend(["--cis-version", "2.0"]);
+        let err = stderr_of(&args, 2);
+        assert!(
+            err.contains("invalid value '2.0' for '--cis-version <VERSION>'")
+                && err.contains("[possible values: 1.6, 1.8]"),
+            "{cmd:?}: {err}"
+        );
+    }
+}

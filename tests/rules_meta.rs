@@ -2,7 +2,7 @@
 //! explain` and the README's rule table: keep them in sync.
 
 use dockhard::cli::{RulesFormat, explain, render_rules};
-use dockhard::rules::RULES;
+use dockhard::rules::{CisVersion, RULES};
 use std::collections::HashSet;
 
 #[test]
@@ -58,7 +58,7 @@ fn readme_rule_table_is_generated_from_the_rules() {
         .find(end)
         .expect("README has the rules:end marker")
         + start;
-    let table = render_rules(RulesFormat::Markdown);
+    let table = render_rules(RulesFormat::Markdown, CisVersion::V1_8);
     assert_eq!(
         &readme[start..stop],
         table,
@@ -74,7 +74,7 @@ fn cli_rules_and_explain_come_from_the_metadata() {
         .assert()
         .success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    assert_eq!(text, render_rules(RulesFormat::Text));
+    assert_eq!(text, render_rules(RulesFormat::Text, CisVersion::V1_8));
     for r in RULES {
         assert!(text.contains(r.meta.id));
         let out = assert_cmd::Command::cargo_bin("dockhard")
@@ -83,7 +83,7 @@ fn cli_rules_and_explain_come_from_the_metadata() {
             .assert()
             .success();
         let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-        assert_eq!(text, explain(r));
+        assert_eq!(text, explain(r, CisVersion::V1_8));
         assert!(text.contains(r.meta.remediation));
     }
 }
@@ -97,4 +97,115 @@ fn explain_unknown_rule_is_a_usage_error() {
         .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("unknown rule `daemon.nope`"), "{err}");
+}
+
+fn dockhard(args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("dockhard")
+        .unwrap()
+        .args(args)
+        .assert()
+        .success();
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn rules_and_explain_show_the_chosen_cis_version() {
+    assert_eq!(
+        dockhard(&["rules", "--cis-version", "1.6"]),
+        render_rules(RulesFormat::Text, CisVersion::V1_6)
+    );
+    let auth = dockhard(&["explain", "daemon.remote-api-auth"]);
+    assert!(
+        auth.contains("CIS Docker Benchmark v1.8.0: 2.8 (v1.6.0: 2.7)\n"),
+        "{auth}"
+    );
+    let auth = dockhard(&["explain", "daemon.remote-api-auth", "--cis-version", "1.6"]);
+    assert!(
+        auth.contains("CIS Docker Benchmark v1.6.0: 2.7 (v1.8.0: 2.8)\n"),
+        "{auth}"
+    );
+    let tls = dockhard(&["explain", "daemon.remote-api-tls", "--cis-version", "1.6"]);
+    assert!(
+        tls.contains("CIS Docker Benchmark v1.6.0: 2.7, 3.9, 3.11, 3.13, 3.14 (v1.8.0: 2.8, 3.9, 3.11, 3.13, 3.14)\n"),
+        "{tls}"
+    );
+    let dm = dockhard(&[
+        "explain",
+        "daemon.storage-driver-devicemapper",
+        "--cis-version",
+        "1.6",
+    ]);
+    assert!(
+        dm.contains("CIS Docker Benchmark v1.6.0: - (v1.8.0: 2.7)\n"),
+        "{dm}"
+    );
+    let aufs = dockhard(&["explain", "daemon.storage-driver-aufs"]);
+    assert!(
+        aufs.contains("CIS Docker Benchmark v1.8.0: 2.6\n"),
+        "{aufs}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&dockhard(&[
+        "rules",
+        "--format",
+        "json",
+        "--cis-version",
+        "1.6",
+    ]))
+    .unwrap();
+    let dm = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "daemon.storage-driver-devicemapper")
+        .unwrap();
+    assert_eq!(dm["cis"], serde_json::json!([]));
+    assert_eq!(dm["cis_version"], "1.6");
+    let out = assert_cmd::Command::cargo_bin("dockhard")
+        .unwrap()
+        .args(["rules", "--cis-version", "2.0"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("invalid value '2.0' for '--cis-version <VERSION>'")
+            && err.contains("[possible values: 1.6, 1.8]"),
+        "{err}"
+    );
+}
+
+/// Every section-2 rule's v1.8.0 ids, derived from its v1.6.0 ids.
+#[test]
+fn section_2_ids_in_both_versions() {
+    let ids = |v| -> Vec<(String, Vec<String>)> {
+        RULES
+            .iter()
+            .filter(|r| r.meta.id.starts_with("daemon."))
+            .map(|r| (r.meta.id.to_string(), r.meta.cis_ids(v)))
+            .filter(|(_, i)| i.iter().any(|i| i.starts_with("2.")))
+            .collect()
+    };
+    let v16 = ids(CisVersion::V1_6);
+    let v18 = ids(CisVersion::V1_8);
+    let find = |l: &[(String, Vec<String>)], id: &str| {
+        l.iter()
+            .find(|(r, _)| r == id)
+            .and_then(|(_, i)| i.iter().find(|i| i.starts_with("2.")).cloned())
+    };
+    assert_eq!(find(&v16, "daemon.remote-api-tls").as_deref(), Some("2.7"));
+    assert_eq!(find(&v18, "daemon.remote-api-tls").as_deref(), Some("2.8"));
+    assert_eq!(find(&v18, "daemon.experimental").as_deref(), Some("2.19"));
+    assert_eq!(
+        find(&v18, "daemon.storage-driver-devicemapper").as_deref(),
+        Some("2.7")
+    );
+    assert_eq!(find(&v16, "daemon.storage-driver-devicemapper"), None);
+    // v1.8.0 numbers 2.1-2.19 without a gap or a duplicate.
+    let mut all: Vec<u32> = v18
+        .iter()
+        .flat_map(|(_, i)| i.iter())
+        .filter_map(|i| i.strip_prefix("2.")?.parse().ok())
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all, (1..=19).collect::<Vec<u32>>(), "{v18:?}");
 }

@@ -46,6 +46,12 @@ fn the_example_policy_parses() {
     );
     assert_eq!(p.waivers[1].expires.to_string(), "2026-12-15");
     assert_eq!(parse("empty.toml", "").unwrap(), Policy::default());
+    for (text, v) in [
+        ("cis_version = \"1.6\"\n", CisVersion::V1_6),
+        ("cis_version = \"1.8\"\n", CisVersion::V1_8),
+    ] {
+        assert_eq!(parse("p.toml", text).unwrap().cis_version, Some(v));
+    }
 }
 
 #[test]
@@ -53,7 +59,7 @@ fn bad_files_name_the_file_line_and_column() {
     let cases: &[(&str, &str)] = &[
         (
             "profile = \"cis\"\nfoo = 1\n",
-            "policy.toml:2:1: unknown field `foo`, expected one of `profile`, `fail_on`, `rules`, `severity`, `waiver`, `exclude`",
+            "policy.toml:2:1: unknown field `foo`, expected one of `profile`, `fail_on`, `cis_version`, `rules`, `severity`, `waiver`, `exclude`",
         ),
         (
             "profile = \"strict\"\n",
@@ -62,6 +68,14 @@ fn bad_files_name_the_file_line_and_column() {
         (
             "fail_on = \"urgent\"\n",
             "policy.toml:1:11: unknown variant `urgent`, expected one of `info`, `low`, `medium`, `high`, `critical`",
+        ),
+        (
+            "cis_version = \"2.0\"\n",
+            "policy.toml:1:15: unknown `cis_version` \"2.0\": expected \"1.6\" or \"1.8\" (CIS Docker Benchmark v1.6.0 or v1.8.0)",
+        ),
+        (
+            "cis_version = 1.8\n",
+            "policy.toml:1:15: `cis_version` is a float, not a string: expected \"1.6\" or \"1.8\" (CIS Docker Benchmark v1.6.0 or v1.8.0)",
         ),
         (
             "[rules]\nenable = [\"containers.\"]\nnope = []\n",
@@ -382,6 +396,7 @@ fn exclusions_leave_out_containers_and_images() {
                 ..Exclusions::default()
             },
             policy: parse("p.toml", "[exclude]\ncontainers = [\"web\"]\n").unwrap(),
+            ..AuditOptions::default()
         },
     );
     let subjects: Vec<String> = report.daemons[0]

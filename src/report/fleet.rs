@@ -8,7 +8,7 @@
 
 use super::Report;
 use crate::model::objects::Subject;
-use crate::rules::{Severity, Status};
+use crate::rules::{CisVersion, Severity, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -22,6 +22,9 @@ pub struct Fleet {
     pub hosts: Vec<FleetHost>,
     pub rules: Vec<FleetRule>,
     pub summary: FleetSummary,
+    /// The CIS Docker Benchmark version of the rules' `cis` ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cis_version: Option<CisVersion>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -58,6 +61,10 @@ pub struct FleetFailure {
 pub struct FleetRule {
     pub rule: String,
     pub title: String,
+    /// Its CIS ids in the fleet's `cis_version` (for a rule this version
+    /// does not know: as a report of that CIS version gave them, if any).
+    #[serde(default)]
+    pub cis: Vec<String>,
     /// The highest severity any host reported for it.
     pub severity: Severity,
     /// Hosts where the rule reached a verdict: pass, fail or waived (for
@@ -119,8 +126,15 @@ fn zero_counts() -> BTreeMap<String, usize> {
 
 /// Merge `(source, report)` pairs (the source names the report: its file)
 /// into a fleet, hosts in the given order, rules in `dockhard rules` order
-/// (rules this version does not know after them, by id).
+/// (rules this version does not know after them, by id), with the CIS ids
+/// of the current CIS version.
 pub fn merge(reports: &[(String, Report)]) -> Fleet {
+    merge_with(reports, CisVersion::default())
+}
+
+/// [`merge`], with the CIS ids of `cis_version`: taken from the rule
+/// metadata, whatever CIS version each report was written with.
+pub fn merge_with(reports: &[(String, Report)], cis_version: CisVersion) -> Fleet {
     let mut hosts = Vec::new();
     let mut summary = FleetSummary {
         hosts: reports.len(),
@@ -130,6 +144,8 @@ pub fn merge(reports: &[(String, Report)]) -> Fleet {
     // rule id -> (title, severity, host index -> statuses)
     struct Acc {
         title: String,
+        /// The ids of a report of `cis_version` (for rules not known here).
+        cis: Option<Vec<String>>,
         severity: Severity,
         per_host: BTreeMap<usize, Vec<Status>>,
     }
@@ -173,10 +189,14 @@ pub fn merge(reports: &[(String, Report)]) -> Fleet {
                 }
                 let acc = rules.entry(r.rule.clone()).or_insert_with(|| Acc {
                     title: r.title.clone(),
+                    cis: None,
                     severity: r.severity,
                     per_host: BTreeMap::new(),
                 });
                 acc.severity = acc.severity.max(r.severity);
+                if acc.cis.is_none() && report.cis_version() == cis_version {
+                    acc.cis = Some(r.cis.clone());
+                }
                 acc.per_host.entry(i).or_default().push(r.status);
             }
         }
@@ -206,9 +226,14 @@ pub fn merge(reports: &[(String, Report)]) -> Fleet {
         .into_iter()
         .filter_map(|id| rules.get(id).map(|acc| (id, acc)))
         .map(|(id, acc)| {
+            let cis = match crate::rules::find(id) {
+                Some(rule) => rule.meta.cis_ids(cis_version),
+                None => acc.cis.clone().unwrap_or_default(),
+            };
             let mut fr = FleetRule {
                 rule: id.clone(),
                 title: acc.title.clone(),
+                cis,
                 severity: acc.severity,
                 hosts_applied: 0,
                 hosts_passed: 0,
@@ -252,6 +277,7 @@ pub fn merge(reports: &[(String, Report)]) -> Fleet {
         hosts,
         rules,
         summary,
+        cis_version: Some(cis_version),
     }
 }
 
@@ -372,9 +398,16 @@ pub fn render_text(fleet: &Fleet) -> String {
 
     out.push('\n');
     let mut rows = vec![
-        ["RULE", "SEVERITY", "PASSED", "RATE", "FAILING HOSTS"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "RULE",
+            "SEVERITY",
+            &format!("CIS {}", fleet.cis_version.unwrap_or_default().full()),
+            "PASSED",
+            "RATE",
+            "FAILING HOSTS",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for r in &fleet.rules {
         let mut failing: Vec<String> = r.failing_hosts.iter().map(|h| clean(h)).collect();
@@ -391,6 +424,11 @@ pub fn render_text(fleet: &Fleet) -> String {
         rows.push(vec![
             clean(&r.rule),
             r.severity.as_str().to_string(),
+            if r.cis.is_empty() {
+                "-".into()
+            } else {
+                clean(&r.cis.join(", "))
+            },
             format!("{}/{}", r.hosts_passed, r.hosts_applied),
             match r.pass_rate {
                 Some(p) => format!("{:.0}%", p * 100.0),
@@ -403,7 +441,7 @@ pub fn render_text(fleet: &Fleet) -> String {
             },
         ]);
     }
-    table(&mut out, &rows, &[2, 3]);
+    table(&mut out, &rows, &[3, 4]);
 
     for h in fleet.hosts.iter().filter(|h| !h.failures.is_empty()) {
         let _ = writeln!(out, "\n{}: {} failure(s)", clean(&h.name), h.failures.len());
@@ -505,6 +543,7 @@ mod tests {
             },
             summary: Summary::of(&daemons),
             daemons,
+            cis_version: None,
         }
     }
 
@@ -552,6 +591,41 @@ mod tests {
                 ),
             ),
         ]
+    }
+
+    #[test]
+    fn rules_carry_the_ids_of_the_chosen_cis_version() {
+        use Severity::*;
+        use Status::*;
+        let mut reports = three();
+        // A rule this version does not know, from a report of v1.8.0 ids.
+        let mut future = result("daemon.future", Fail, Low, None);
+        future.cis = vec!["2.20".into()];
+        reports[0].1.daemons[0].results.push(future);
+        reports[0].1.cis_version = Some(CisVersion::V1_8);
+        let ids = |f: &Fleet| -> Vec<(String, String)> {
+            f.rules
+                .iter()
+                .map(|r| (r.rule.clone(), r.cis.join(",")))
+                .collect()
+        };
+        let f = merge_with(&reports, CisVersion::V1_6);
+        assert_eq!(f.cis_version, Some(CisVersion::V1_6));
+        assert_eq!(
+            ids(&f)[..3],
+            [
+                ("daemon.icc".into(), "2.2".into()),
+                ("daemon.live-restore".into(), "2.15".into()),
+                ("host.dedicated".into(), "".into()),
+            ]
+        );
+        assert_eq!(ids(&f).last().unwrap().1, "", "not a v1.6.0 report");
+        let f = merge(&reports);
+        assert_eq!(f.cis_version, Some(CisVersion::V1_8));
+        assert_eq!(ids(&f)[1].1, "2.16");
+        assert_eq!(ids(&f).last().unwrap().1, "2.20");
+        let text = render_text(&f);
+        assert!(text.contains("CIS v1.8.0"), "{text}");
     }
 
     #[test]

@@ -38,7 +38,11 @@ pub fn render(fleet: &Fleet) -> String {
         esc(&fleet.tool.name),
         esc(&fleet.tool.version),
     );
-    rules(&mut out, &fleet.rules);
+    rules(
+        &mut out,
+        &fleet.rules,
+        fleet.cis_version.unwrap_or_default(),
+    );
     hosts(&mut out, &fleet.hosts);
     let _ = write!(
         out,
@@ -53,10 +57,12 @@ pub fn render(fleet: &Fleet) -> String {
 }
 
 /// Per rule: severity, pass rate as a bar, failing hosts.
-fn rules(out: &mut String, rules: &[FleetRule]) {
-    out.push_str(
+fn rules(out: &mut String, rules: &[FleetRule], cis: crate::rules::CisVersion) {
+    let _ = write!(
+        out,
         "<h2>Rules</h2>\n<table class=\"fleet\"><thead><tr><th>rule</th><th>severity</th>\
-         <th>pass rate</th><th>failing hosts</th></tr></thead><tbody>\n",
+         <th>CIS {}</th><th>pass rate</th><th>failing hosts</th></tr></thead><tbody>\n",
+        cis.full()
     );
     for r in rules {
         let rate = match r.pass_rate {
@@ -86,9 +92,14 @@ fn rules(out: &mut String, rules: &[FleetRule]) {
         let _ = writeln!(
             out,
             "<tr><td><code class=\"rule\">{}</code><br><span class=\"title\">{}</span></td>\
-             <td><span class=\"sev sv-{sev}\">{sev}</span></td><td>{rate}</td><td>{failing}</td></tr>",
+             <td><span class=\"sev sv-{sev}\">{sev}</span></td><td>{}</td><td>{rate}</td><td>{failing}</td></tr>",
             esc(&r.rule),
             esc(&r.title),
+            if r.cis.is_empty() {
+                "-".to_string()
+            } else {
+                esc(&r.cis.join(", "))
+            },
             sev = r.severity.as_str(),
         );
     }

@@ -130,7 +130,7 @@ pub fn render(report: &Report) -> String {
     summary(&mut out, &counts);
     filters(&mut out, &counts);
     for (i, d) in report.daemons.iter().enumerate() {
-        daemon(&mut out, i, d);
+        daemon(&mut out, i, d, report.cis_version());
     }
     if report.daemons.is_empty() {
         out.push_str("<p class=\"empty\">No daemon was audited.</p>\n");
@@ -177,6 +177,10 @@ fn header(out: &mut String, report: &Report) {
         &format!("{} {}", report.tool.name, report.tool.version),
     );
     item("daemons", &report.daemons.len().to_string());
+    item(
+        "CIS ids",
+        &format!("CIS Docker Benchmark {}", report.cis_version().full()),
+    );
     out.push_str("</dl>\n");
     notes(out, &h.notes);
     out.push_str("</header>\n");
@@ -356,7 +360,7 @@ fn filters(out: &mut String, c: &Counts) {
     );
 }
 
-fn daemon(out: &mut String, index: usize, d: &DaemonReport) {
+fn daemon(out: &mut String, index: usize, d: &DaemonReport, cis: crate::rules::CisVersion) {
     let title = match d.pid {
         Some(pid) => format!("dockerd pid {pid}"),
         None => "dockerd (configuration on disk)".to_string(),
@@ -394,12 +398,18 @@ fn daemon(out: &mut String, index: usize, d: &DaemonReport) {
     notes(out, &d.notes);
     out.push_str("<div class=\"findings\">\n");
     for (i, r) in d.results.iter().enumerate() {
-        finding(out, index, i, r);
+        finding(out, index, i, r, cis);
     }
     out.push_str("</div>\n</section>\n");
 }
 
-fn finding(out: &mut String, daemon: usize, index: usize, r: &RuleResult) {
+fn finding(
+    out: &mut String,
+    daemon: usize,
+    index: usize,
+    r: &RuleResult,
+    cis_version: crate::rules::CisVersion,
+) {
     let st = r.status.as_str();
     let sv = r.severity.as_str();
     let _ = write!(
@@ -443,7 +453,7 @@ fn finding(out: &mut String, daemon: usize, index: usize, r: &RuleResult) {
     );
     let mut ids = Vec::new();
     if !r.cis.is_empty() {
-        ids.push(format!("CIS {}", r.cis.join(", ")));
+        ids.push(format!("CIS {} {}", cis_version.full(), r.cis.join(", ")));
     }
     if let Some(n) = r.seed_item {
         ids.push(format!("hardening guide item {n}"));

@@ -13,6 +13,9 @@
 //! - `waived` -> `<skipped message="waived: ...">`;
 //! - `pass` -> a plain test case.
 //!
+//! A result with CIS ids has `<properties><property name="cis" value="2.8"/>`
+//! (the ids of the CIS version in the suite's `cis_version` property).
+//!
 //! Every string is escaped, and characters XML 1.0 cannot carry (control
 //! characters other than tab, newline and carriage return, U+FFFE, U+FFFF)
 //! are dropped.
@@ -110,6 +113,7 @@ fn suite(out: &mut String, report: &Report, d: &DaemonReport) {
         }
     }
     props.push(("rootless", d.rootless.to_string()));
+    props.push(("cis_version", report.cis_version().as_str().to_string()));
     for n in report.host.notes.iter().chain(&d.notes) {
         props.push(("note", n.clone()));
     }
@@ -167,21 +171,30 @@ fn case(out: &mut String, r: &RuleResult) {
         attr(&case_name(r)),
         attr(area)
     );
+    let mut body = String::new();
+    // The CIS ids (of the suite's `cis_version`) as a property of the case.
+    if !r.cis.is_empty() {
+        let _ = writeln!(
+            body,
+            "      <properties><property name=\"cis\" value=\"{}\"/></properties>",
+            attr(&r.cis.join(", "))
+        );
+    }
     let severity = r.severity.as_str();
     match r.status {
-        Status::Pass => out.push_str("/>\n"),
+        Status::Pass => {}
         Status::Fail => {
             let _ = writeln!(
-                out,
-                ">\n      <failure message=\"{}\" type=\"{severity}\">{}</failure>\n    </testcase>",
+                body,
+                "      <failure message=\"{}\" type=\"{severity}\">{}</failure>",
                 attr(&r.message),
                 text(&details(r, true))
             );
         }
         Status::Error => {
             let _ = writeln!(
-                out,
-                ">\n      <error message=\"{}\" type=\"error\">{}</error>\n    </testcase>",
+                body,
+                "      <error message=\"{}\" type=\"error\">{}</error>",
                 attr(&r.message),
                 text(&details(r, false))
             );
@@ -195,22 +208,23 @@ fn case(out: &mut String, r: &RuleResult) {
                     None => format!("waived: {}", r.message),
                 },
             };
-            let body = details(r, false);
-            if body.is_empty() {
-                let _ = writeln!(
-                    out,
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    attr(&msg)
-                );
+            let details = details(r, false);
+            if details.is_empty() {
+                let _ = writeln!(body, "      <skipped message=\"{}\"/>", attr(&msg));
             } else {
                 let _ = writeln!(
-                    out,
-                    ">\n      <skipped message=\"{}\">{}</skipped>\n    </testcase>",
+                    body,
+                    "      <skipped message=\"{}\">{}</skipped>",
                     attr(&msg),
-                    text(&body)
+                    text(&details)
                 );
             }
         }
+    }
+    if body.is_empty() {
+        out.push_str("/>\n");
+    } else {
+        let _ = write!(out, ">\n{body}    </testcase>\n");
     }
 }
 

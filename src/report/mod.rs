@@ -68,6 +68,19 @@ pub struct Report {
     pub host: HostInfo,
     pub daemons: Vec<DaemonReport>,
     pub summary: Summary,
+    /// The CIS Docker Benchmark version of every result's `cis` ids
+    /// (`"1.6"`, `"1.8"`). Absent in reports of earlier dockhard releases,
+    /// whose ids are v1.6.0's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cis_version: Option<crate::rules::CisVersion>,
+}
+
+impl Report {
+    /// The CIS version of the results' ids (v1.6.0 for a report that does
+    /// not say).
+    pub fn cis_version(&self) -> crate::rules::CisVersion {
+        self.cis_version.unwrap_or(crate::rules::CisVersion::V1_6)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -2,7 +2,8 @@
 //!
 //! One run. `tool.driver.rules` has one `reportingDescriptor` per rule that
 //! appears in the report (in the order of [`crate::rules::RULES`]), with its
-//! rationale, how it is decided and its remediation, the CIS ids and area as
+//! rationale, how it is decided and its remediation, the CIS ids (of the
+//! report's CIS version, also the run's `properties.cisVersion`) and area as
 //! tags, and GitHub's `security-severity`.
 //!
 //! Which results are emitted (SARIF §3.27.9 `kind`):
@@ -122,6 +123,8 @@ pub fn sarif(report: &Report) -> Value {
         "properties".into(),
         json!({
             "reportSchema": report.schema,
+            // The CIS Docker Benchmark version of the `CIS-…` tags.
+            "cisVersion": report.cis_version().as_str(),
             "host": {
                 "hostname": report.host.hostname,
                 "kernel": report.host.kernel,
@@ -229,15 +232,21 @@ fn descriptor(id: &str, report: &Report) -> Value {
         });
     };
     let m = &rule.meta;
+    let version = report.cis_version();
+    let ids = m.cis_ids(version);
     let mut tags = vec!["security".to_string(), area(m.id).to_string()];
-    tags.extend(m.cis.iter().map(|c| format!("CIS-{c}")));
+    tags.extend(ids.iter().map(|c| format!("CIS-{c}")));
     if let Some(n) = m.seed_item {
         tags.push(format!("seed-{n}"));
     }
-    let cis = if m.cis.is_empty() {
+    let cis = if ids.is_empty() {
         String::new()
     } else {
-        format!("CIS Docker Benchmark v1.6.0: {}\n\n", m.cis.join(", "))
+        format!(
+            "CIS Docker Benchmark {}: {}\n\n",
+            version.full(),
+            ids.join(", ")
+        )
     };
     let text = format!(
         "{cis}How dockhard decides: {}\n\nRemediation: {}",

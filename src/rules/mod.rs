@@ -14,9 +14,12 @@ use crate::snapshot::Snapshot;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use cis::CisVersion;
+
 mod authorization_plugin;
 mod base_device_size;
 mod cgroup_parent;
+pub mod cis;
 mod config_valid;
 mod daemon_helpers;
 mod default_ulimits;
@@ -34,6 +37,7 @@ mod remote_logging;
 mod rootless;
 mod seccomp_profile;
 mod storage_driver_aufs;
+mod storage_driver_devicemapper;
 mod userland_proxy;
 mod userns_remap;
 
@@ -69,6 +73,7 @@ pub static RULES: &[Rule] = &[
     iptables::RULE,
     insecure_registries::RULE,
     storage_driver_aufs::RULE,
+    storage_driver_devicemapper::RULE,
     default_ulimits::RULE,
     cgroup_parent::RULE,
     base_device_size::RULE,
@@ -215,7 +220,10 @@ pub struct RuleMeta {
     pub seed_item: Option<u8>,
     /// The smallest `--profile` that runs it.
     pub profile: Profile,
-    /// CIS Docker Benchmark v1.6.0 ids.
+    /// CIS Docker Benchmark v1.6.0 ids; an item a later version added
+    /// (with no v1.6.0 id) is written `"1.8:2.7"` (the version that added
+    /// it, its id there). Reports show [`RuleMeta::cis_ids`] of the chosen
+    /// version, derived by [`cis::id`].
     pub cis: &'static [&'static str],
     /// Why it matters.
     pub rationale: &'static str,
@@ -223,6 +231,14 @@ pub struct RuleMeta {
     pub decided: &'static str,
     /// How to fix it by hand.
     pub remediation: &'static str,
+}
+
+impl RuleMeta {
+    /// The CIS Docker Benchmark ids of this rule in `version` (none when
+    /// the benchmark has no such item in that version).
+    pub fn cis_ids(&self, version: CisVersion) -> Vec<String> {
+        cis::ids(self.cis, version)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
@@ -424,11 +440,13 @@ pub(crate) fn objects_unknown(cx: &Ctx<'_>, why: &str) -> Outcome {
 }
 
 /// An always-`manual` verdict for a rule whose items are listed in its
-/// `decided` text, with what dockhard could see.
+/// `decided` text, with what dockhard could see. Only for items whose ids
+/// are the same in every CIS version (sections 4, 6, 7): a check does not
+/// know the version a report shows.
 pub(crate) fn manual_items(rule: &RuleMeta, seen: Evidence) -> Outcome {
     Outcome::manual(format!(
         "review by hand: CIS {} (`dockhard explain {}` lists them)",
-        rule.cis.join(", "),
+        rule.cis_ids(CisVersion::default()).join(", "),
         rule.id
     ))
     .with(seen)

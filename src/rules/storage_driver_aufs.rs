@@ -30,7 +30,7 @@ are not visible afterwards: save or push them first) and restart dockerd.",
 };
 
 /// The driver named by the environment or the configuration.
-fn explicit(c: &Effective) -> Option<(String, Evidence)> {
+pub(super) fn explicit(c: &Effective) -> Option<(String, Evidence)> {
     if let Some(d) = c.context.env.get("DOCKER_DRIVER").filter(|d| !d.is_empty()) {
         return Some((
             d.clone(),

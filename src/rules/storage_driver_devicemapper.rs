@@ -1,0 +1,178 @@
+//! CIS Docker Benchmark v1.8.0 2.7: the devicemapper storage driver is not
+//! used. The item is new in v1.8.0: it has no v1.6.0 id (metadata
+//! `"1.8:2.7"`, see [`super::cis`]).
+
+use super::daemon_helpers::verdict;
+use super::storage_driver_aufs::explicit;
+use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
+use crate::model::{Evidence, Source};
+
+const DRIVER: &str = "devicemapper";
+
+pub const RULE: Rule = Rule {
+    meta: RuleMeta {
+        id: "daemon.storage-driver-devicemapper",
+        title: "Do not use the devicemapper storage driver",
+        severity: Severity::Medium,
+        seed_item: None,
+        profile: Profile::Cis,
+        cis: &["1.8:2.7"],
+        rationale: "devicemapper in its default loop-lvm mode is slow and unsafe for production, \
+its direct-lvm mode needs a dedicated block device managed by hand, and it has known \
+problems with disk space and stability; it is deprecated since 18.09 and removed in 25.0. \
+overlay2 is the supported driver.",
+        decided: "Live: `Driver` of `GET /info`. Otherwise the driver the start would choose: \
+`$DOCKER_DRIVER` in the daemon's environment (it wins over the configuration), else the \
+effective `storage-driver` (`-s`, `--storage-driver`, `\"storage-driver\"`). With none, dockerd \
+chooses at start: a prior driver whose state directory exists in the data-root is reused, \
+otherwise the first supported one in its priority order (btrfs, zfs, overlay2, \
+fuse-overlayfs, aufs, overlay, devicemapper, ...), so devicemapper is only chosen when \
+overlay2 is unusable. Then: fail when the data-root holds a `devicemapper` directory, pass \
+when it does not (or does not exist yet), error when it could not be listed. Pass when the \
+driver is not devicemapper.",
+        remediation: "Set `\"storage-driver\": \"overlay2\"` and remove `dm.*` entries from \
+`storage-opts` (images and containers stored with devicemapper are not visible afterwards: \
+save or push them first; the thin pool can be removed once they are) and restart dockerd.",
+    },
+    check: Check::Daemon(check),
+    fix: None,
+};
+
+fn judge(driver: &str, e: Vec<Evidence>, w: Vec<String>) -> Outcome {
+    verdict(
+        driver != DRIVER,
+        format!("the storage driver is `{driver}`"),
+        "the storage driver is devicemapper",
+        e,
+        w,
+    )
+}
+
+fn check(cx: &Ctx<'_>) -> Outcome {
+    // Engines that cannot run devicemapper at all (removed in 25.0) are
+    // `not_applicable`: that decision belongs here, before any evidence is
+    // judged, once the engine version is carried on the view (issue 10).
+    let live = cx
+        .view
+        .live
+        .as_ref()
+        .and_then(|l| l.storage_driver.as_ref());
+    if let Some((d, e)) = live {
+        let mut ev = vec![e.clone()];
+        if let Some((_, ce)) = cx.view.config.as_ref().ok().and_then(explicit) {
+            ev.push(ce);
+        }
+        return judge(d, ev, Vec::new());
+    }
+    let c = match config(cx) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Some((d, e)) = explicit(c) {
+        return judge(&d, vec![e], Vec::new());
+    }
+    let (root, root_ev) = c.string("data-root");
+    let root = root.unwrap_or_else(|| "/var/lib/docker".into());
+    let chosen = "no storage driver is set: dockerd chooses at start";
+    match cx.snap.dir(&root) {
+        Some(d) if d.missing => Outcome::pass(format!(
+            "{chosen}; {root} does not exist yet, so no prior devicemapper state is reused and overlay2 comes before devicemapper"
+        ))
+        .with(root_ev),
+        Some(d) => match &d.entries {
+            Some(entries) if entries.iter().any(|e| e == DRIVER) => Outcome::fail(format!(
+                "{chosen}, and it reuses the prior driver devicemapper ({root}/devicemapper exists)"
+            ))
+            .with(root_ev)
+            .with(Evidence::new(
+                Source::File,
+                format!("{root}/devicemapper"),
+                "exists",
+            )),
+            Some(_) => Outcome::pass(format!(
+                "{chosen}; {root} holds no devicemapper state and overlay2 comes before devicemapper"
+            ))
+            .with(root_ev)
+            .with(Evidence::new(
+                Source::File,
+                root.clone(),
+                "no devicemapper directory",
+            )),
+            None => Outcome::error(format!(
+                "{chosen}; {root} could not be listed ({})",
+                d.error.as_deref().unwrap_or("unknown error")
+            ))
+            .with(root_ev),
+        },
+        None => Outcome::error(format!("{chosen}; {root} was not listed")).with(root_ev),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::{daemon_snapshot, lines};
+    use crate::snapshot::DirEvidence;
+    use serde_json::json;
+
+    const RULE: &str = "daemon.storage-driver-devicemapper";
+
+    fn prior(entries: Option<&[&str]>) -> crate::snapshot::Snapshot {
+        let mut s = daemon_snapshot(json!({"Driver": null}), &["dockerd"], None);
+        s.dirs.insert(
+            "/var/lib/docker".into(),
+            DirEvidence {
+                entries: entries.map(|e| e.iter().map(|s| s.to_string()).collect()),
+                error: entries.is_none().then(|| "Permission denied".into()),
+                ..DirEvidence::default()
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn live_driver_decides_then_configuration_then_prior_state() {
+        let mut env = daemon_snapshot(json!({"Driver": null}), &["dockerd", "-s", "vfs"], None);
+        env.daemons[0]
+            .environ
+            .insert("DOCKER_DRIVER".into(), "devicemapper".into());
+        let got = [
+            lines(RULE, &daemon_snapshot(json!({}), &["dockerd"], None)),
+            lines(
+                RULE,
+                &daemon_snapshot(json!({"Driver": "devicemapper"}), &["dockerd"], None),
+            ),
+            lines(
+                RULE,
+                &daemon_snapshot(
+                    json!({"Driver": null}),
+                    &["dockerd", "--storage-driver=devicemapper"],
+                    None,
+                ),
+            ),
+            lines(
+                RULE,
+                &daemon_snapshot(json!({"Driver": null}), &["dockerd", "-s", "vfs"], None),
+            ),
+            lines(RULE, &env),
+            lines(RULE, &prior(Some(&["devicemapper", "containers"]))),
+            lines(RULE, &prior(Some(&["overlay2", "containers"]))),
+        ]
+        .concat();
+        insta::assert_snapshot!(got, @r#"
+            daemon: pass: the storage driver is `overlay2` [api GET /info: Driver: overlay2]
+            daemon: fail: the storage driver is devicemapper [api GET /info: Driver: devicemapper]
+            daemon: fail: the storage driver is devicemapper [argv argv[1]: --storage-driver=devicemapper]
+            daemon: pass: the storage driver is `vfs` [argv argv[1]: -s vfs]
+            daemon: fail: the storage driver is devicemapper [process environment: DOCKER_DRIVER=devicemapper (wins over storage-driver)]
+            daemon: fail: no storage driver is set: dockerd chooses at start, and it reuses the prior driver devicemapper (/var/lib/docker/devicemapper exists) [default default: data-root: dockerd default "/var/lib/docker"; file /var/lib/docker/devicemapper: exists]
+            daemon: pass: no storage driver is set: dockerd chooses at start; /var/lib/docker holds no devicemapper state and overlay2 comes before devicemapper [default default: data-root: dockerd default "/var/lib/docker"; file /var/lib/docker: no devicemapper directory]
+        "#);
+    }
+
+    #[test]
+    fn unlisted_data_root_is_an_error_not_a_pass() {
+        insta::assert_snapshot!(lines(RULE, &prior(None)), @r#"
+            daemon: error: no storage driver is set: dockerd chooses at start; /var/lib/docker could not be listed (Permission denied) [default default: data-root: dockerd default "/var/lib/docker"]
+        "#);
+    }
+}
