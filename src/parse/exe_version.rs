@@ -286,7 +286,7 @@ mod tests {
             "path\tgithub.com/docker/docker/cmd/dockerd\nbuild\t-ldflags=\" -w -X \\\"github.com/docker/docker/dockerversion.Version=20.10.24+dfsg1\\\" -X \\\"github.com/docker/docker/dockerversion.GitCommit=5d6db84\\\"\"\n",
         ));
         // A different NUL-delimited run: the build information wins.
-        bin.extend_from_slice(b"\019.03.1\0");
+        bin.extend_from_slice(b"\x0019.03.1\0");
         assert_eq!(scan(&bin), Ok("20.10.24+dfsg1".to_string()));
     }
 
@@ -296,7 +296,7 @@ mod tests {
         let mut bin =
             buildinfo("path\tgithub.com/docker/docker/cmd/dockerd\nbuild\t-trimpath=true\n");
         bin.extend_from_slice(
-            b"1.2.3 text26.1.5 more\0\0\0go1.24.4\0\0\0\0\0\0\0\026.1.5+dfsg1\0\0\0\x01",
+            b"1.2.3 text26.1.5 more\0\0\0go1.24.4\0\0\0\0\0\0\0\x0026.1.5+dfsg1\0\0\0\x01",
         );
         assert_eq!(scan(&bin), Ok("26.1.5+dfsg1".to_string()));
         assert_eq!(scan(b"\x0028.5.2\0"), Ok("28.5.2".to_string()));
