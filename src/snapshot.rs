@@ -48,6 +48,10 @@ pub struct Snapshot {
     pub daemons: Vec<DaemonEvidence>,
     /// Problems met while collecting that belong to no single file or daemon.
     pub notes: Vec<String>,
+    /// What tells which dockerd the tree or host would start (packages,
+    /// executables).
+    #[serde(default, skip_serializing_if = "EngineEvidence::is_empty")]
+    pub engine: EngineEvidence,
 }
 
 impl Snapshot {
@@ -66,6 +70,7 @@ impl Snapshot {
             dirs: BTreeMap::new(),
             daemons: Vec::new(),
             notes: Vec::new(),
+            engine: EngineEvidence::default(),
         }
     }
 
@@ -232,6 +237,11 @@ pub struct DaemonEvidence {
     pub api: ApiEvidence,
     /// One per TCP listener.
     pub probes: Vec<ProbeEvidence>,
+    /// The version embedded in the executable the process runs, read
+    /// through `/proc/PID/exe` (the inode it runs, even after a package
+    /// upgrade replaced the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe_version: Option<ExecutableVersion>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -256,6 +266,11 @@ pub struct ApiEvidence {
     pub endpoint: Option<String>,
     /// Why the API could not be used at all.
     pub error: Option<String>,
+    /// The API version the calls after `/version` were made with
+    /// (`1.47`: `GET /v1.47/info`); `None` when they were unversioned
+    /// (`/version` failed or gave no usable `ApiVersion`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negotiated: Option<String>,
     /// `GET /version`
     pub version: Option<ApiCall>,
     /// `GET /info`
@@ -320,4 +335,46 @@ pub enum ProbeOutcome {
     Failed { detail: String },
     /// Not attempted (for example TLS after plain HTTP already answered).
     Skipped,
+}
+
+/// What tells which dockerd a tree or daemon would run (never executed: read).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineEvidence {
+    /// Installed dockerd packages from the package databases, in database order.
+    #[serde(default)]
+    pub packages: Vec<PackageEvidence>,
+    /// The version embedded in dockerd executables, by host path (standard
+    /// paths, the ExecStart program of docker units found, /proc/PID/exe targets).
+    #[serde(default)]
+    pub executables: BTreeMap<String, ExecutableVersion>,
+    /// Why some evidence could not be read (database unreadable, ...).
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+impl EngineEvidence {
+    pub fn is_empty(&self) -> bool {
+        self.packages.is_empty() && self.executables.is_empty() && self.errors.is_empty()
+    }
+}
+
+/// One installed package that ships dockerd.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageEvidence {
+    /// `docker.io`, `docker-ce`, `moby-engine`, `docker-engine`.
+    pub name: String,
+    /// As in the database: `20.10.24+dfsg1-1+deb12u1`, `5:28.5.2-1~debian.12~bookworm`.
+    pub version: String,
+    /// Host path of the database file (`/var/lib/dpkg/status`).
+    pub database: String,
+}
+
+/// The version string found in a dockerd executable, or why none was.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutableVersion {
+    /// Raw, as embedded (`20.10.24+dfsg1`, `28.5.2`).
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
 }

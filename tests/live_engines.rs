@@ -374,3 +374,93 @@ fn live_engines_sigkilled_dockerd_leaves_nothing() {
         );
     }
 }
+
+/// The engine version of each real dockerd is read from its executable,
+/// without running it (`collect::engine`), and is its `--version`'s.
+#[test]
+fn engines_executable_versions() {
+    use dockhard::collect::{engine as exe, files::Fs};
+    for line in LINES {
+        let Some(e) = engine(line) else { continue };
+        let path = e.dockerd.display().to_string();
+        let t = std::time::Instant::now();
+        let v = exe::executable_version(&Fs::host(), &path);
+        let took = t.elapsed();
+        let size = std::fs::metadata(&e.dockerd).map(|m| m.len()).unwrap_or(0);
+        loud(&format!(
+            "[engines] {path}: {v:?} in {:.3} s ({:.0} MiB)",
+            took.as_secs_f64(),
+            size as f64 / 1048576.0
+        ));
+        let found = v.version.unwrap_or_else(|| panic!("{path}: {:?}", v.error));
+        assert!(
+            found == e.version || found.starts_with(&format!("{}+", e.version)),
+            "{path}: embedded version {found:?}, expected {}",
+            e.version
+        );
+    }
+}
+
+/// A running engine's executable version (`/proc/PID/exe`) and the API
+/// version dockhard negotiates with it, through `collect`.
+fn engine_collect(test: &str, line: &str) {
+    use dockhard::collect::{CollectOptions, Target, collect};
+    let Some(live) = live(test) else { return };
+    let Some(e) = engine(line) else { return };
+    let d = Daemon::start(&live, DaemonOpts::new().engine(e));
+    let v = d.get_json("/version");
+    loud(&format!(
+        "[engines] {}: GET /version: Version {}, ApiVersion {}, MinAPIVersion {}",
+        e.version, v["Version"], v["ApiVersion"], v["MinAPIVersion"]
+    ));
+    let snap = collect(&CollectOptions {
+        target: Target::Pid(d.pid()),
+        host: Some(d.host()),
+        timeout: Duration::from_secs(10),
+        unit: None,
+        objects: false,
+        progress: false,
+    })
+    .unwrap_or_else(|err| panic!("collect: {err}"));
+    let dm = &snap.daemons[0];
+    let exe_version = dm
+        .exe_version
+        .as_ref()
+        .and_then(|x| x.version.clone())
+        .unwrap_or_else(|| panic!("no exe_version: {:?}", dm.exe_version));
+    assert!(
+        exe_version.starts_with(&e.version),
+        "{}: /proc/PID/exe version {exe_version}",
+        e.version
+    );
+    assert_eq!(
+        dm.api.negotiated.as_deref(),
+        v["ApiVersion"].as_str(),
+        "negotiated API version with {}",
+        e.version
+    );
+    let info = dm.api.info.as_ref().expect("GET /info");
+    assert_eq!(info.status, Some(200), "{info:?}");
+    assert!(
+        snap.engine
+            .executables
+            .contains_key(&e.dockerd.display().to_string()),
+        "{:?}",
+        snap.engine.executables.keys()
+    );
+}
+
+#[test]
+fn live_engine_collect_20_10() {
+    engine_collect("live_engine_collect_20_10", "20.10");
+}
+
+#[test]
+fn live_engine_collect_fetched_first() {
+    engine_collect("live_engine_collect_fetched_first", FETCHED_LINES[0]);
+}
+
+#[test]
+fn live_engine_collect_fetched_second() {
+    engine_collect("live_engine_collect_fetched_second", FETCHED_LINES[1]);
+}

@@ -131,10 +131,61 @@ pub fn shape(body: &[u8], max: usize) -> Shape {
     }
 }
 
+/// The newest Engine API version this client knows (Docker Engine 29.x).
+pub const CLIENT_API_VERSION: (u16, u16) = (1, 55);
+
+/// An API version `1.47` as numbers (only to compare); `None` if it is
+/// not `DIGITS.DIGITS`.
+fn api_version(s: &str) -> Option<(u16, u16)> {
+    let (a, b) = s.split_once('.')?;
+    let num = |t: &str| {
+        (!t.is_empty() && t.len() <= 4 && t.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| t.parse::<u16>().ok())
+            .flatten()
+    };
+    Some((num(a)?, num(b)?))
+}
+
+/// The API version to call a daemon with, from its `/version` answer:
+/// the older of its `ApiVersion` and [`CLIENT_API_VERSION`], never below
+/// its `MinAPIVersion` (29.0-29.2 refuse anything older than 1.44). `None`
+/// (unversioned calls) when `ApiVersion` is missing or malformed.
+pub fn negotiate(version_body: &serde_json::Value) -> Option<String> {
+    let field = |k: &str| {
+        version_body
+            .get(k)
+            .and_then(|v| v.as_str())
+            .and_then(api_version)
+    };
+    let server = field("ApiVersion")?;
+    let mut v = server.min(CLIENT_API_VERSION);
+    if let Some(min) = field("MinAPIVersion")
+        && min > v
+        && min <= server
+    {
+        v = min;
+    }
+    Some(format!("{}.{}", v.0, v.1))
+}
+
+/// The request path of `path` with API version `version` (`/v1.47/info`).
+fn versioned(version: Option<&str>, path: &str) -> String {
+    match version {
+        Some(v) => format!("/v{v}{path}"),
+        None => path.to_string(),
+    }
+}
+
 /// One call: status and JSON body, or why there is none.
 pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
+    call_as(ep, None, path, timeout)
+}
+
+/// One call with API version `version` (unversioned with `None`). Limits
+/// and redaction go by the unversioned `path`.
+pub fn call_as(ep: &Endpoint, version: Option<&str>, path: &str, timeout: Duration) -> ApiCall {
     let (limits, max_values) = limits_for(path);
-    match http::get_with_limits(ep, path, timeout, limits) {
+    match http::get_with_limits(ep, &versioned(version, path), timeout, limits) {
         Ok(r) => {
             let mut c = ApiCall {
                 status: Some(r.status),
@@ -193,7 +244,10 @@ pub fn call(ep: &Endpoint, path: &str, timeout: Duration) -> ApiCall {
 /// lists come first, then `/info` goes with one inspect per container and
 /// one inspect and one history per image (dockerd takes long over `/info`
 /// on a busy host: the inspects fill that time), then the swarm calls on
-/// an active swarm node; all over [`WORKERS`] connections.
+/// an active swarm node; all over [`WORKERS`] connections. The calls after
+/// `/version` (unversioned: every engine answers it) use the API version
+/// [`negotiate`]d from its answer (`GET /v1.47/info`), recorded in
+/// `negotiated`; they stay unversioned when it gives none.
 pub fn gather(
     ep: &Endpoint,
     timeout: Duration,
@@ -216,14 +270,21 @@ pub fn gather(
         ev.version = Some(version);
         return (ev, Vec::new());
     }
+    ev.negotiated = version
+        .body
+        .as_ref()
+        .filter(|_| version.error.is_none())
+        .and_then(negotiate);
     ev.version = Some(version);
+    let api = ev.negotiated.clone();
+    let api = api.as_deref();
     let mut notes = Vec::new();
     let mut paths = vec!["/info".to_string()];
     if !objects {
         paths.push("/networks/bridge".into());
     } else {
         let lists = [CONTAINERS_LIST, IMAGES_LIST, "/networks/bridge"].map(String::from);
-        ev.objects.extend(call_all(ep, &lists, timeout, None));
+        ev.objects.extend(call_all(ep, api, &lists, timeout, None));
         ev.bridge_network = ev.objects.remove("/networks/bridge");
         let mut cids = list_ids(ev.objects.get(CONTAINERS_LIST));
         let mut iids = list_ids(ev.objects.get(IMAGES_LIST));
@@ -255,7 +316,7 @@ pub fn gather(
         }
         b
     });
-    let mut answers = call_all(ep, &paths, timeout, bar.as_ref());
+    let mut answers = call_all(ep, api, &paths, timeout, bar.as_ref());
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -266,7 +327,7 @@ pub fn gather(
     ev.objects.extend(answers);
     if objects && swarm_active(&ev) {
         let swarm = crate::model::objects::SWARM_PATHS.map(String::from);
-        ev.objects.extend(call_all(ep, &swarm, timeout, None));
+        ev.objects.extend(call_all(ep, api, &swarm, timeout, None));
     }
     (ev, notes)
 }
@@ -300,7 +361,9 @@ pub fn gather_tops(
         })
         .map(|id| top_path(&id))
         .collect();
-    ev.objects.extend(call_all(ep, &tops, timeout, None));
+    let api = ev.negotiated.clone();
+    ev.objects
+        .extend(call_all(ep, api.as_deref(), &tops, timeout, None));
 }
 
 /// The object ids of a list answer (only well-formed ones).
@@ -333,9 +396,11 @@ fn swarm_active(ev: &ApiEvidence) -> bool {
         == Some("active")
 }
 
-/// GET every path, [`WORKERS`] at a time.
+/// GET every path (with API version `version`), [`WORKERS`] at a time;
+/// the answers are keyed by the unversioned path.
 pub fn call_all(
     ep: &Endpoint,
+    version: Option<&str>,
     paths: &[String],
     timeout: Duration,
     bar: Option<&indicatif::ProgressBar>,
@@ -351,7 +416,7 @@ pub fn call_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = paths.get(i) else { break };
-                    mine.push((p.clone(), call(ep, p, timeout)));
+                    mine.push((p.clone(), call_as(ep, version, p, timeout)));
                     if let Some(b) = bar {
                         b.inc(1);
                     }
@@ -427,7 +492,7 @@ mod tests {
                 let req = String::from_utf8_lossy(&buf[..n]).into_owned();
                 let (status, body) = if req.starts_with("GET /version ") {
                     ("200 OK", r#"{"Version":"20.10.24","ApiVersion":"1.41"}"#)
-                } else if req.starts_with("GET /info ") {
+                } else if req.starts_with("GET /v1.41/info ") {
                     ("200 OK", r#"{"LiveRestoreEnabled":false}"#)
                 } else {
                     ("404 Not Found", r#"{"message":"network bridge not found"}"#)
@@ -447,6 +512,7 @@ mod tests {
             Some(format!("unix://{}", p.display()).as_str())
         );
         assert_eq!(version_string(&ev), Some("20.10.24"));
+        assert_eq!(ev.negotiated.as_deref(), Some("1.41"));
         assert_eq!(ev.info.as_ref().unwrap().status, Some(200));
         let b = ev.bridge_network.as_ref().unwrap();
         assert_eq!(b.status, Some(404));
@@ -455,6 +521,101 @@ mod tests {
             Some("HTTP 404: network bridge not found")
         );
         assert!(ev.error.is_none());
+    }
+
+    #[test]
+    fn negotiation() {
+        let v = |api: &str, min: &str| {
+            negotiate(&serde_json::json!({"ApiVersion": api, "MinAPIVersion": min}))
+        };
+        assert_eq!(v("1.41", "1.12").as_deref(), Some("1.41"));
+        assert_eq!(v("1.51", "1.24").as_deref(), Some("1.51"));
+        assert_eq!(v("1.60", "1.44").as_deref(), Some("1.55"));
+        // Newer than this client and refusing it: the server's minimum.
+        assert_eq!(v("1.70", "1.60").as_deref(), Some("1.60"));
+        assert_eq!(v("1.52", "x").as_deref(), Some("1.52"));
+        // A minimum above the server's own version is not believed.
+        assert_eq!(v("1.41", "1.44").as_deref(), Some("1.41"));
+        assert_eq!(v("", "1.12"), None);
+        assert_eq!(v("1.4a", "1.12"), None);
+        assert_eq!(v("99999.1", "1.12"), None);
+        assert_eq!(negotiate(&serde_json::json!({"ApiVersion": 1.41})), None);
+        assert_eq!(negotiate(&serde_json::json!([])), None);
+        assert_eq!(api_version("1.9"), Some((1, 9)));
+        assert!(api_version("1.10") > api_version("1.9"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn negotiation_never_panics(api in "\\PC{0,12}", min in "\\PC{0,12}") {
+            let _ = negotiate(&serde_json::json!({"ApiVersion": api, "MinAPIVersion": min}));
+        }
+    }
+
+    /// A 29.0-like engine refuses any API version below 1.44, and
+    /// unversioned calls but `/version` are answered as the newest.
+    #[test]
+    fn a_29_engine_gets_versioned_calls() {
+        let a = "a".repeat(64);
+        let refuse = r#"{"message":"client version 1.41 is too old. Minimum supported API version is 1.44, please upgrade your client to a newer version"}"#;
+        let answers = vec![
+            (
+                "/version",
+                200,
+                r#"{"Version":"29.0.0","ApiVersion":"1.52","MinAPIVersion":"1.44"}"#.to_string(),
+            ),
+            ("/v1.41/info", 400, refuse.to_string()),
+            (
+                "/v1.52/info",
+                200,
+                r#"{"Swarm":{"LocalNodeState":"inactive"}}"#.to_string(),
+            ),
+            (
+                "/v1.52/networks/bridge",
+                200,
+                r#"{"Name":"bridge"}"#.to_string(),
+            ),
+            (
+                "/v1.52/containers/json?all=1",
+                200,
+                format!(r#"[{{"Id":"{a}"}}]"#),
+            ),
+            ("/v1.52/images/json", 200, "[]".to_string()),
+            (
+                Box::leak(format!("/v1.52/containers/{a}/json").into_boxed_str()),
+                200,
+                r#"{"State":{"Running":true}}"#.to_string(),
+            ),
+            (
+                Box::leak(format!("/v1.52/containers/{a}/top").into_boxed_str()),
+                200,
+                r#"{"Titles":["CMD"],"Processes":[["sleep"]]}"#.to_string(),
+            ),
+        ];
+        let (_dir, ep) = serve(answers);
+        let (ev, _) = gather(&ep, Duration::from_secs(5), false, false);
+        assert_eq!(ev.negotiated.as_deref(), Some("1.52"));
+        assert_eq!(ev.info.as_ref().unwrap().status, Some(200));
+        assert_eq!(ev.bridge_network.as_ref().unwrap().status, Some(200));
+        let (mut ev, _) = gather(&ep, Duration::from_secs(5), true, false);
+        gather_tops(&ep, Duration::from_secs(5), &mut ev, &|_| false);
+        // Keyed by the unversioned path, as the model reads them.
+        for k in [
+            "/containers/json?all=1".to_string(),
+            "/images/json".to_string(),
+            format!("/containers/{a}/json"),
+            format!("/containers/{a}/top"),
+        ] {
+            assert_eq!(ev.objects[&k].status, Some(200), "{k}");
+        }
+        // Without an ApiVersion, the calls stay unversioned.
+        let (_dir, ep) = serve(vec![
+            ("/version", 200, r#"{"Version":"20.10.24"}"#.to_string()),
+            ("/info", 200, "{}".to_string()),
+        ]);
+        let (ev, _) = gather(&ep, Duration::from_secs(5), false, false);
+        assert_eq!(ev.negotiated, None);
+        assert_eq!(ev.info.unwrap().status, Some(200));
     }
 
     #[test]

@@ -196,6 +196,13 @@ impl Fs {
     /// A file reached through a symbolic link is read only when everyone may
     /// read it (see [`Fs::check_link_target`]).
     pub fn read_bounded(&self, path: &str, limit: u64) -> io::Result<Vec<u8>> {
+        read_at_most(self.open_regular(path, limit)?, limit)
+    }
+
+    /// Open a regular file of at most `limit` bytes for reading, with the
+    /// checks of [`Fs::read_bounded`] (links confined to the root, no FIFO
+    /// or device, a protected file reached through a link refused).
+    pub fn open_regular(&self, path: &str, limit: u64) -> io::Result<File> {
         let (real, links) = self.resolve_counted(path, true)?;
         let pre = match &self.root {
             Some(_) => std::fs::symlink_metadata(&real)?,
@@ -213,7 +220,7 @@ impl Fs {
         let md = file.metadata()?;
         check_regular(&md, limit)?;
         self.check_link_target(path, &real, links, &file, &md)?;
-        read_at_most(file, limit)
+        Ok(file)
     }
 
     /// Refuse the content of a file that is not world-readable (no `o+r`)

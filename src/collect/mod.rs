@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub mod api;
+pub mod engine;
 pub mod files;
 pub mod http;
 pub mod probe;
@@ -123,6 +124,7 @@ fn collect_root(dir: &Path, unit: Option<&str>) -> Result<Snapshot, CollectError
         ..HostEvidence::default()
     };
     read_wanted(&mut snap, &fs);
+    snap.engine = engine::evidence(&snap, &fs);
     Ok(snap)
 }
 
@@ -239,6 +241,10 @@ fn collect_live(opts: &CollectOptions, only: Option<u32>) -> Result<Snapshot, Co
         }
     }
     read_wanted(&mut snap, &fs);
+    for d in &mut snap.daemons {
+        d.exe_version = Some(engine::process_version(d.pid));
+    }
+    snap.engine = engine::evidence(&snap, &fs);
     Ok(snap)
 }
 
