@@ -185,7 +185,16 @@ fn audit_daemon(snap: &Snapshot, m: &DaemonModel, opts: &AuditOptions) -> Daemon
     for r in &mut results {
         opts.policy.apply(r, snap.collected_unix);
     }
+    for c in m.engine.iter().chain(std::iter::once(&m.next_engine)) {
+        for w in &c.warnings {
+            if !notes.contains(w) {
+                notes.push(w.clone());
+            }
+        }
+    }
     DaemonReport {
+        engine: m.engine.as_ref().map(crate::report::EngineReport::of),
+        next_start_engine: Some(crate::report::EngineReport::of(&m.next_engine)),
         pid: m.pid,
         version: m.version.clone(),
         endpoint: m.endpoint.clone(),

@@ -85,6 +85,30 @@ pub struct TargetArgs {
     /// Ignore /etc/dockhard/policy.toml.
     #[arg(long, conflicts_with = "policy")]
     pub no_policy: bool,
+    /// Judge the next start as this Docker Engine release would (`28`,
+    /// `28.5`, `29.7.2`): the upgrade check. Default: the version of the
+    /// engine the next start runs (its executable, else the package
+    /// database, else the running daemon's API).
+    #[arg(long, value_name = "VERSION", value_parser = parse_engine_version)]
+    pub engine_version: Option<String>,
+}
+
+/// `--engine-version`: a release dockhard models (20.10 to the newest known).
+fn parse_engine_version(text: &str) -> Result<String, String> {
+    use crate::model::engine::{EngineVersion, NEWEST, OLDEST};
+    let v = EngineVersion::parse(text)?;
+    if v < OLDEST {
+        return Err(format!(
+            "{text}: dockhard models Docker Engine {} to {NEWEST}",
+            OLDEST.line()
+        ));
+    }
+    if v.clamped().1.is_some() {
+        return Err(format!(
+            "{text}: newer than the newest Docker Engine dockhard knows ({NEWEST})"
+        ));
+    }
+    Ok(text.trim().to_string())
 }
 
 /// Largest policy file read.
@@ -473,7 +497,7 @@ pub fn parse_report(name: &str, bytes: &[u8]) -> Result<Report, String> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| format!("{name}: not a dockhard JSON report: {e}"))?;
     match value.get("schema").and_then(|s| s.as_str()) {
-        Some(report::REPORT_SCHEMA) => {}
+        Some(s) if report::schema_supported(s) => {}
         Some(other) => {
             return Err(format!(
                 "{name}: schema `{other}` is not a dockhard report (expected `{}`)",
@@ -491,7 +515,11 @@ pub fn parse_report(name: &str, bytes: &[u8]) -> Result<Report, String> {
 }
 
 fn gather(t: &TargetArgs, policy: &crate::policy::Policy) -> Result<Snapshot, String> {
-    collect::collect(&collect_options(t, policy)).map_err(|e| e.to_string())
+    let mut snap = collect::collect(&collect_options(t, policy)).map_err(|e| e.to_string())?;
+    if t.engine_version.is_some() {
+        snap.engine_version = t.engine_version.clone();
+    }
+    Ok(snap)
 }
 
 /// Largest snapshot `check --snapshot` reads.
@@ -581,6 +609,9 @@ fn fix(a: FixArgs) -> Result<i32, String> {
         None
     };
     let mut snap = collect::collect(&copts).map_err(|e| e.to_string())?;
+    if a.target.engine_version.is_some() {
+        snap.engine_version = a.target.engine_version.clone();
+    }
     let inputs = FixInputs {
         authz_plugin: a.authz_plugin.clone(),
         tls_ca: a.tls_ca.clone(),
@@ -621,7 +652,13 @@ fn fix(a: FixArgs) -> Result<i32, String> {
 fn check(a: CheckArgs) -> Result<i32, String> {
     let policy = a.target.load_policy()?;
     let snap = match &a.snapshot {
-        Some(p) => read_snapshot(p)?,
+        Some(p) => {
+            let mut snap = read_snapshot(p)?;
+            if a.target.engine_version.is_some() {
+                snap.engine_version = a.target.engine_version.clone();
+            }
+            snap
+        }
         None => gather(&a.target, &policy)?,
     };
     let threshold = a.fail_on.map(FailOn::severity).or(policy.fail_on);
@@ -892,6 +929,8 @@ mod tests {
             rootless: false,
             audited: "running".into(),
             config_file: None,
+            engine: None,
+            next_start_engine: None,
             notes: vec![],
             results,
         }];

@@ -473,23 +473,42 @@ fn disk_plan(snap: &Snapshot) -> Plan {
     }
 }
 
-/// The version linked into the running daemon's executable, when read.
+/// The version linked into the running daemon's executable (read through
+/// /proc/PID/exe: the binary that runs, even after an upgrade replaced it).
 fn running_executable(d: &DaemonEvidence) -> Option<String> {
-    let _ = d;
-    None
+    d.exe_version.as_ref().and_then(|x| x.version.clone())
 }
 
+/// Where a command line's program is looked for when it is not a path
+/// (root's PATH on Debian and RHEL).
+const PROGRAM_DIRS: &[&str] = &["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
 /// The version linked into the executable the next start runs (the first
-/// word of its command line), when read.
+/// word of its command line), when it was read.
 fn next_executable(snap: &Snapshot, words: &[ArgWord]) -> Option<(String, String)> {
-    let _ = (snap, words);
-    None
+    let program = words.first()?.text.as_str();
+    let found = |path: &str| {
+        snap.engine
+            .executables
+            .get(path)
+            .and_then(|x| x.version.clone())
+            .map(|v| (v, path.to_string()))
+    };
+    if program.starts_with('/') {
+        return found(program);
+    }
+    PROGRAM_DIRS
+        .iter()
+        .find_map(|d| found(&format!("{d}/{program}")))
 }
 
 /// The installed dockerd package's version, when the package database was read.
 fn package_version(snap: &Snapshot) -> Option<(String, String)> {
-    let _ = snap;
-    None
+    let p = snap.engine.packages.first()?;
+    Some((
+        p.version.clone(),
+        format!("package {} in {}", p.name, p.database),
+    ))
 }
 
 /// "next start: `dockerd -H fd:// ...` (ExecStart of UNIT, after N drop-ins)".

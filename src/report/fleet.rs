@@ -524,6 +524,8 @@ mod tests {
             rootless: false,
             audited: "running".into(),
             config_file: None,
+            engine: None,
+            next_start_engine: None,
             notes: vec![],
             results,
         }];

@@ -59,7 +59,41 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
-pub const REPORT_SCHEMA: &str = "dockhard/report/v1";
+pub const REPORT_SCHEMA: &str = "dockhard/report/v1.1";
+
+/// A report schema this dockhard reads: `dockhard/report/v1` and its minor
+/// versions (minor versions only add fields).
+pub fn schema_supported(schema: &str) -> bool {
+    schema == "dockhard/report/v1"
+        || schema
+            .strip_prefix("dockhard/report/v1.")
+            .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The engine a daemon's verdicts are judged as (report v1.1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EngineReport {
+    /// The release judged (`28.5.2`; `29.7.2` when assumed).
+    pub version: String,
+    /// `api`, `executable`, `package`, `option` or `assumed`.
+    pub source: String,
+    /// The text it was read from (`28.5.2+dfsg4`), when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
+    /// Where (`GET /version`, `/usr/sbin/dockerd`, `package docker.io in /var/lib/dpkg/status`).
+    pub detail: String,
+}
+
+impl EngineReport {
+    pub fn of(c: &crate::model::engine::EngineChoice) -> EngineReport {
+        EngineReport {
+            version: c.version.to_string(),
+            source: c.source.as_str().to_string(),
+            found: c.raw.clone(),
+            detail: c.detail.clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
@@ -109,6 +143,12 @@ pub struct DaemonReport {
     /// What the verdicts are about: `running` or `next_start`.
     pub audited: String,
     pub config_file: Option<String>,
+    /// The engine the running view is judged as (absent when none runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineReport>,
+    /// The engine the next start is judged as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_start_engine: Option<EngineReport>,
     pub notes: Vec<String>,
     pub results: Vec<RuleResult>,
 }

@@ -97,6 +97,26 @@ pub fn render(report: &Report, color: bool) -> String {
             facts.push(format!("config {}", clean(c)));
         }
         let _ = writeln!(out, "{}  {}", p.bold(&what), p.dim(&facts.join(", ")));
+        let engine = |e: &crate::report::EngineReport| {
+            format!("{} ({}: {})", clean(&e.version), e.source, clean(&e.detail))
+        };
+        match (&d.engine, &d.next_start_engine) {
+            (Some(r), Some(n)) if r.version != n.version => {
+                let _ = writeln!(
+                    out,
+                    "  engine: running {}; next start judged as {}",
+                    engine(r),
+                    engine(n)
+                );
+            }
+            (Some(r), _) => {
+                let _ = writeln!(out, "  engine: {}", engine(r));
+            }
+            (None, Some(n)) => {
+                let _ = writeln!(out, "  engine: next start judged as {}", engine(n));
+            }
+            (None, None) => {}
+        }
         for n in &d.notes {
             let _ = writeln!(out, "  note: {}", clean(n));
         }

@@ -39,3 +39,15 @@ pub(crate) fn string_set(c: &Effective, key: Key) -> (Option<String>, Evidence) 
     let (v, e) = c.string(key);
     (v.filter(|s| !s.is_empty()), e)
 }
+
+/// `not_applicable` when the engine the view is judged as no longer has
+/// storage driver `name` (it refuses to start with it: `daemon.config-valid`).
+pub(crate) fn removed_storage_driver(cx: &Ctx<'_>, name: &str) -> Option<Outcome> {
+    let engine = cx.view.engine.engine();
+    let at = engine.removed_storage_driver(name)?;
+    Some(Outcome::not_applicable(format!(
+        "dockerd {} has no {name} storage driver (removed in {}): it refuses to start with it (daemon.config-valid)",
+        engine.version,
+        at.line()
+    )))
+}

@@ -26,14 +26,17 @@ for `unconfined`.",
 };
 
 /// The profile as `/info` names it: `default` when none is configured.
-fn normalise(p: Option<String>) -> String {
+/// The built-in profile by the engine's name for it (`default` in 20.10,
+/// `builtin` from 23.0; an empty or unset value means it).
+fn normalise(p: Option<String>, builtin: &str) -> String {
     match p {
-        Some(p) if p != "builtin" => p,
-        _ => "default".to_string(),
+        Some(p) if p != "builtin" && p != "default" => p,
+        _ => builtin.to_string(),
     }
 }
 
 fn check(cx: &Ctx<'_>) -> Outcome {
+    let builtin = cx.view.engine.engine().info.seccomp_default_name;
     let live: Option<(String, Evidence)> = cx
         .view
         .live
@@ -48,13 +51,13 @@ fn check(cx: &Ctx<'_>) -> Outcome {
                 })
             });
             match p {
-                Some(p) => (normalise(p), e.clone()),
+                Some(p) => (normalise(p, builtin), e.clone()),
                 None => ("(seccomp not enabled)".to_string(), e.clone()),
             }
         });
     match live_or_config(cx, live.as_ref(), |c| {
         let (p, e) = string_set(c, keys::SECCOMP_PROFILE);
-        (normalise(p), e)
+        (normalise(p, builtin), e)
     }) {
         Err(o) => o,
         Ok((p, e, w)) if p.starts_with('(') => {

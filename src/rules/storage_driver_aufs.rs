@@ -14,7 +14,7 @@ pub const RULE: Rule = Rule {
         cis: &["2.6"],
         rationale: "aufs was never merged in the mainline kernel, is known to cause kernel crashes, \
 is deprecated since 20.10 and removed in 24.0.",
-        decided: "Live: `Driver` of `GET /info`. Otherwise the driver the start would choose: \
+        decided: "`not_applicable` on engines that removed the driver (aufs: 24.0, devicemapper: 25.0; they refuse to start with it, see `daemon.config-valid`). Live: `Driver` of `GET /info`. Otherwise the driver the start would choose: \
 `$DOCKER_DRIVER` in the daemon's environment (it wins over the configuration), else the \
 effective `storage-driver` (`-s`, `--storage-driver`, `\"storage-driver\"`). With none, dockerd \
 chooses at start: a prior driver whose state directory exists in the data-root is reused, \
@@ -58,6 +58,9 @@ fn judge(driver: &str, e: Vec<Evidence>, w: Vec<String>) -> Outcome {
 }
 
 fn check(cx: &Ctx<'_>) -> Outcome {
+    if let Some(o) = super::daemon_helpers::removed_storage_driver(cx, "aufs") {
+        return o;
+    }
     let live = cx
         .view
         .live

@@ -2,6 +2,7 @@
 //! used. The item is new in v1.8.0: it has no v1.6.0 id (metadata
 //! `"1.8:2.7"`, see [`super::cis`]).
 
+use crate::model::config::keys;
 use super::daemon_helpers::verdict;
 use super::storage_driver_aufs::explicit;
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
@@ -21,7 +22,7 @@ pub const RULE: Rule = Rule {
 its direct-lvm mode needs a dedicated block device managed by hand, and it has known \
 problems with disk space and stability; it is deprecated since 18.09 and removed in 25.0. \
 overlay2 is the supported driver.",
-        decided: "Live: `Driver` of `GET /info`. Otherwise the driver the start would choose: \
+        decided: "`not_applicable` on engines that removed the driver (aufs: 24.0, devicemapper: 25.0; they refuse to start with it, see `daemon.config-valid`). Live: `Driver` of `GET /info`. Otherwise the driver the start would choose: \
 `$DOCKER_DRIVER` in the daemon's environment (it wins over the configuration), else the \
 effective `storage-driver` (`-s`, `--storage-driver`, `\"storage-driver\"`). With none, dockerd \
 chooses at start: a prior driver whose state directory exists in the data-root is reused, \
@@ -49,9 +50,10 @@ fn judge(driver: &str, e: Vec<Evidence>, w: Vec<String>) -> Outcome {
 }
 
 fn check(cx: &Ctx<'_>) -> Outcome {
-    // Engines that cannot run devicemapper at all (removed in 25.0) are
-    // `not_applicable`: that decision belongs here, before any evidence is
-    // judged, once the engine version is carried on the view (issue 10).
+    // Engines that cannot run devicemapper at all (removed in 25.0).
+    if let Some(o) = super::daemon_helpers::removed_storage_driver(cx, "devicemapper") {
+        return o;
+    }
     let live = cx
         .view
         .live
@@ -71,7 +73,7 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     if let Some((d, e)) = explicit(c) {
         return judge(&d, vec![e], Vec::new());
     }
-    let (root, root_ev) = c.string("data-root");
+    let (root, root_ev) = c.string(keys::DATA_ROOT);
     let root = root.unwrap_or_else(|| "/var/lib/docker".into());
     let chosen = "no storage driver is set: dockerd chooses at start";
     match cx.snap.dir(&root) {

@@ -260,9 +260,65 @@ pub fn daemon_lines(rule: &str, info: Value, argv: &[&str], daemon_json: Option<
     lines(rule, &daemon_snapshot(info, argv, daemon_json))
 }
 
+/// `snap` with its daemon reporting engine `version` on `/version` (the
+/// running view) and judged as it for the next start.
+pub fn with_engine(mut snap: Snapshot, version: &str) -> Snapshot {
+    for d in &mut snap.daemons {
+        d.api.version = Some(ok(json!({"Version": version})));
+    }
+    snap.engine_version = Some(version.to_string());
+    snap
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every option a rule reads exists in every release the rule applies
+    /// to (a rule `not_applicable` on a release may read what it lacks).
+    #[test]
+    fn every_key_a_rule_reads_exists_in_every_release_it_applies_to() {
+        use crate::model::engine::{Engine, EngineVersion, RELEASES};
+        let base = daemon_snapshot(
+            json!({}),
+            &["dockerd", "-H", "unix:///var/run/docker.sock"],
+            Some(r#"{"log-driver": "syslog", "icc": false}"#),
+        );
+        let mut checked = 0;
+        for line in RELEASES {
+            let engine = Engine::of(EngineVersion::parse(line).expect("release"));
+            let snap = with_engine(base.clone(), line);
+            let model = crate::model::daemon::build(&snap);
+            let m = &model[0];
+            let views = [m.running.as_ref(), Some(&m.next_start), m.reload.as_ref()];
+            for rule in crate::rules::RULES {
+                let crate::rules::Check::Daemon(check) = rule.check else {
+                    continue;
+                };
+                for view in views.iter().flatten() {
+                    let cx = crate::rules::Ctx {
+                        snap: &snap,
+                        daemon: m,
+                        view,
+                    };
+                    let (outcome, read) = crate::model::config::reads_of(|| check(&cx));
+                    if outcome.status == crate::rules::Status::NotApplicable {
+                        continue;
+                    }
+                    for k in read {
+                        checked += 1;
+                        assert!(
+                            k.spec().exists_in(&engine),
+                            "{} reads `{}`, which dockerd {line} does not have",
+                            rule.meta.id,
+                            k.name()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} reads seen");
+    }
 
     /// Thousands of containers, a huge label, an image with no config and
     /// no history, an inspect that is not an object: no panic, every

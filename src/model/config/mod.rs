@@ -321,7 +321,7 @@ impl Effective {
                 return (Some(v), ev.clone());
             }
         }
-        if key == keys::DATA_ROOT {
+        if key == keys::DATA_ROOT && keys::GRAPH.spec().exists_in(&self.context.engine) {
             if let Some(g) = self.set_value(keys::GRAPH) {
                 if let (Value::Str(t), Some(ev)) = (&g.value, g.evidence.first()) {
                     return (Some(t.clone()), ev.clone());

@@ -138,9 +138,9 @@ fn under(path: &str, dir: &str) -> bool {
 /// Where dockerd keeps its own sockets (metrics.sock, libnetwork, plugins,
 /// swarm control): the exec-root and the data-root. None serves the API.
 fn internal_dirs(cfg: &Effective) -> Vec<String> {
-    ["exec-root", "data-root"]
+    [keys::EXEC_ROOT, keys::DATA_ROOT]
         .iter()
-        .filter_map(|k| cfg.string(k).0)
+        .filter_map(|k| cfg.string(*k).0)
         .filter(|d| d.starts_with('/') && !d.trim_end_matches('/').is_empty())
         .collect()
 }
