@@ -143,7 +143,7 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
     assert!(out.get_output().stdout.is_empty());
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
-    assert_eq!(report["schema"], "dockhard/report/v1");
+    assert_eq!(report["schema"], "dockhard/report/v1.1");
     // No temporary file is left behind.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
@@ -337,7 +337,7 @@ fn cis_version_chooses_the_ids_of_every_format() {
         (&v16[..], "1.6", "2.7", serde_json::json!([])),
     ] {
         let r: serde_json::Value = serde_json::from_str(&cis_report("json", args)).unwrap();
-        assert_eq!(r["schema"], "dockhard/report/v1");
+        assert_eq!(r["schema"], "dockhard/report/v1.1");
         assert_eq!(r["cis_version"], version);
         let results = r["daemons"][0]["results"].as_array().unwrap();
         let cis = |rule: &str| {

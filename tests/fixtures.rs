@@ -62,7 +62,14 @@ fn root_from(name: Option<&str>, setup: impl FnOnce(&Path)) -> tempfile::TempDir
 fn check_root(root: &Path) -> (i32, Value) {
     let out = Command::cargo_bin("dockhard")
         .unwrap()
-        .args(["check", "--format", "json", "--root"])
+        .args([
+            "check",
+            "--engine-version",
+            "20.10.24",
+            "--format",
+            "json",
+            "--root",
+        ])
         .arg(root)
         .timeout(std::time::Duration::from_secs(60))
         .output()
@@ -177,7 +184,7 @@ fn run_with(
     let (code, report) = check_root(root.path());
     assert_statuses(&report, base, changes);
     assert_eq!(code, exit, "exit code; report: {report:#}");
-    assert_eq!(report["schema"], "dockhard/report/v1");
+    assert_eq!(report["schema"], "dockhard/report/v1.1");
     assert_eq!(report["host"]["mode"], "root");
     let text = condensed(&report, root.path());
     insta::assert_snapshot!(snap_name, text);
@@ -645,7 +652,16 @@ fn file_rules(name: &str, setup: impl FnOnce(&Path)) -> Vec<(String, String, Str
     let root = root_from(Some(name), setup);
     let out = Command::cargo_bin("dockhard")
         .unwrap()
-        .args(["check", "--profile", "cis", "--format", "json", "--root"])
+        .args([
+            "check",
+            "--engine-version",
+            "20.10.24",
+            "--profile",
+            "cis",
+            "--format",
+            "json",
+            "--root",
+        ])
         .arg(root.path())
         .timeout(std::time::Duration::from_secs(60))
         .output()

@@ -185,7 +185,10 @@ fn files_that_are_not_reports_are_refused() {
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains("snapshot.json"), "{stderr}");
     assert!(stderr.contains("dockhard/snapshot/v1"), "{stderr}");
-    assert!(stderr.contains("expected `dockhard/report/v1`"), "{stderr}");
+    assert!(
+        stderr.contains("expected `dockhard/report/v1.1`"),
+        "{stderr}"
+    );
 
     // Not JSON at all, JSON without a schema, a missing file.
     let junk = dir.path().join("notes.txt");

@@ -55,8 +55,10 @@ const HARD_DEADLINE: Duration = Duration::from_secs(30);
 const MAX_WALL: Duration = Duration::from_secs(15);
 /// Asserted for every run (MiB).
 const MAX_RSS_MIB: f64 = 100.0;
-/// Asserted when a 100 MiB file is offered: what dockhard read in all.
-const MAX_READ_BYTES: u64 = 4 << 20;
+/// Asserted when a 100 MiB file is offered: what dockhard read in all
+/// (on the host this includes the version sections of the installed
+/// dockerd, .go.buildinfo and .rodata: 5.6 MiB of Debian 12's 72 MiB).
+const MAX_READ_BYTES: u64 = 12 << 20;
 /// The `--timeout-ms` of every run that talks to an endpoint.
 const TIMEOUT_MS: &str = "500";
 /// What a hostile server offers as a huge answer.
@@ -216,10 +218,14 @@ fn path_str(p: &Path) -> &str {
 }
 
 /// `check --root DIR --format json` (plus `extra`).
+/// `check --root`, judged as Debian 12's engine (the trees hold no
+/// package database or dockerd to tell).
 fn check_root(name: &str, root: &Path, extra: &[&str]) -> Measured {
     let mut args = vec![
         "check",
         "--no-policy",
+        "--engine-version",
+        "20.10.24",
         "--format",
         "json",
         "--root",

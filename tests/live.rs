@@ -120,7 +120,7 @@ fn check_pid(pid: u32) -> Value {
         )
     });
     assert_eq!(
-        report["schema"], "dockhard/report/v1",
+        report["schema"], "dockhard/report/v1.1",
         "report schema; report: {report:#}"
     );
     let daemons = report["daemons"].as_array().cloned().unwrap_or_default();
@@ -902,7 +902,7 @@ fn check_root_empty_dir() {
                 run.code, run.stdout, run.stderr
             )
         });
-        assert_eq!(report["schema"], "dockhard/report/v1");
+        assert_eq!(report["schema"], "dockhard/report/v1.1");
         assert_eq!(report["host"]["mode"], "root", "report: {report:#}");
     }
 }

@@ -481,7 +481,14 @@ fn running_executable(d: &DaemonEvidence) -> Option<String> {
 
 /// Where a command line's program is looked for when it is not a path
 /// (root's PATH on Debian and RHEL).
-const PROGRAM_DIRS: &[&str] = &["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+const PROGRAM_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
 
 /// The version linked into the executable the next start runs (the first
 /// word of its command line), when it was read.

@@ -152,6 +152,40 @@ impl Scanner {
     }
 }
 
+/// Where an ELF64 little-endian file keeps its section headers:
+/// (offset, entry size, count, index of the section-name table).
+pub fn elf_section_table(header: &[u8]) -> Option<(u64, usize, usize, usize)> {
+    if header.len() < 64 || header.get(..4)? != b"\x7fELF" || header[4] != 2 || header[5] != 1 {
+        return None;
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(header.get(o..o + 2)?.try_into().ok()?));
+    let shoff = u64::from_le_bytes(header.get(0x28..0x30)?.try_into().ok()?);
+    let entsize = usize::from(u16_at(0x3A)?);
+    let count = usize::from(u16_at(0x3C)?);
+    let strndx = usize::from(u16_at(0x3E)?);
+    (entsize >= 40 && count > 0 && strndx < count).then_some((shoff, entsize, count, strndx))
+}
+
+/// One section header: (name offset, file offset, size).
+pub fn elf_section(table: &[u8], entsize: usize, i: usize) -> Option<(u32, u64, u64)> {
+    let e = table.get(i.checked_mul(entsize)?..)?.get(..40)?;
+    let name = u32::from_le_bytes(e.get(0..4)?.try_into().ok()?);
+    let off = u64::from_le_bytes(e.get(24..32)?.try_into().ok()?);
+    let size = u64::from_le_bytes(e.get(32..40)?.try_into().ok()?);
+    Some((name, off, size))
+}
+
+/// The NUL-terminated name at `off` of a section-name table.
+pub fn elf_name(strtab: &[u8], off: u32) -> &[u8] {
+    let rest = strtab.get(off as usize..).unwrap_or(&[]);
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// The sections the version lives in: the Go build information and the
+/// read-only data (the linker's `-X` strings).
+pub const VERSION_SECTIONS: &[&[u8]] = &[b".go.buildinfo", b".rodata"];
+
 /// The version in a whole byte slice (see [`Scanner`]).
 pub fn scan(bytes: &[u8]) -> Result<String, String> {
     let mut s = Scanner::new();
@@ -253,6 +287,71 @@ fn is_engine_version(run: &[u8]) -> bool {
                 && suffix.iter().all(|b| {
                     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'~' | b'_' | b'-')
                 })
+        }
+    }
+}
+
+#[cfg(test)]
+mod elf_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A minimal ELF64 with a name table and two sections.
+    fn elf() -> Vec<u8> {
+        let names = b"\0.shstrtab\0.rodata\0";
+        let mut f = vec![0u8; 64];
+        f[..4].copy_from_slice(b"\x7fELF");
+        f[4] = 2;
+        f[5] = 1;
+        let names_off = f.len() as u64;
+        f.extend_from_slice(names);
+        let data_off = f.len() as u64;
+        f.extend_from_slice(b"\x0020.10.24+dfsg1\x00");
+        let shoff = f.len() as u64;
+        let sh = |name: u32, off: u64, size: u64| {
+            let mut e = vec![0u8; 64];
+            e[0..4].copy_from_slice(&name.to_le_bytes());
+            e[24..32].copy_from_slice(&off.to_le_bytes());
+            e[32..40].copy_from_slice(&size.to_le_bytes());
+            e
+        };
+        let t = [
+            sh(0, 0, 0),
+            sh(1, names_off, names.len() as u64),
+            sh(11, data_off, 16),
+        ]
+        .concat();
+        f.extend_from_slice(&t);
+        f[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
+        f[0x3A..0x3C].copy_from_slice(&64u16.to_le_bytes());
+        f[0x3C..0x3E].copy_from_slice(&3u16.to_le_bytes());
+        f[0x3E..0x40].copy_from_slice(&1u16.to_le_bytes());
+        f
+    }
+
+    #[test]
+    fn finds_the_sections() {
+        let f = elf();
+        let (shoff, ent, n, strndx) = elf_section_table(&f).unwrap();
+        let table = &f[shoff as usize..];
+        let (_, so, ss) = elf_section(table, ent, strndx).unwrap();
+        let strtab = &f[so as usize..(so + ss) as usize];
+        let (name, off, size) = elf_section(table, ent, 2).unwrap();
+        assert_eq!(elf_name(strtab, name), b".rodata");
+        assert_eq!(n, 3);
+        assert_eq!(
+            scan(&f[off as usize..(off + size) as usize]).unwrap(),
+            "20.10.24+dfsg1"
+        );
+        assert!(elf_section_table(b"#!/bin/sh\n").is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn elf_parsing_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200), i in 0usize..10, o in any::<u32>()) {
+            let _ = elf_section_table(&bytes);
+            let _ = elf_section(&bytes, 40, i);
+            let _ = elf_name(&bytes, o);
         }
     }
 }

@@ -2,10 +2,10 @@
 //! used. The item is new in v1.8.0: it has no v1.6.0 id (metadata
 //! `"1.8:2.7"`, see [`super::cis`]).
 
-use crate::model::config::keys;
 use super::daemon_helpers::verdict;
 use super::storage_driver_aufs::explicit;
 use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
+use crate::model::config::keys;
 use crate::model::{Evidence, Source};
 
 const DRIVER: &str = "devicemapper";
