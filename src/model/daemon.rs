@@ -512,10 +512,7 @@ fn next_executable(snap: &Snapshot, words: &[ArgWord]) -> Option<(String, String
 /// The installed dockerd package's version, when the package database was read.
 fn package_version(snap: &Snapshot) -> Option<(String, String)> {
     let p = snap.engine.packages.first()?;
-    Some((
-        p.version.clone(),
-        format!("package {} in {}", p.name, p.database),
-    ))
+    Some((p.version.clone(), format!("{} in {}", p.name, p.database)))
 }
 
 /// "next start: `dockerd -H fd:// ...` (ExecStart of UNIT, after N drop-ins)".
