@@ -2305,7 +2305,7 @@ pub fn try_start(e: &Engine, daemon_json: Option<&str>, extra_args: &[&str]) -> 
 /// flags or the file set `-g`/`--graph`/`--data-root`/`graph`/`data-root`),
 /// `--exec-root`, `--pidfile`, `-H unix://D/docker.sock`, `--storage-driver
 /// vfs` (left out when they choose a storage driver), `--config-file
-/// D/daemon.json` with `daemon_json` when given), then `extra_args`; `@DIR@`
+/// D/daemon.json` with `daemon_json` (`{}` when `None`)), then `extra_args`; `@DIR@`
 /// in both is replaced by D. It runs in a new network namespace.
 ///
 /// Waits up to [`TRY_START_TIMEOUT`] for `/_ping` (then runs `f`, stops the
@@ -2361,11 +2361,12 @@ pub fn try_start_then<T>(
     if !flag_has(&["-s", "--storage-driver"]) && !file_has("storage-driver") {
         argv.extend(["--storage-driver".to_string(), "vfs".to_string()]);
     }
-    if let Some(text) = &json {
-        let p = dir.join("daemon.json");
-        fs::write(&p, text).unwrap_or_else(|err| panic!("{}: {err}", p.display()));
-        argv.extend(["--config-file".to_string(), p.display().to_string()]);
-    }
+    // Always a file of its own: without one dockerd reads the host's
+    // /etc/docker/daemon.json.
+    let p = dir.join("daemon.json");
+    let text = json.as_deref().unwrap_or("{}\n");
+    fs::write(&p, text).unwrap_or_else(|err| panic!("{}: {err}", p.display()));
+    argv.extend(["--config-file".to_string(), p.display().to_string()]);
     argv.extend(args);
     let logf = fs::File::create(&log).unwrap_or_else(|err| panic!("{}: {err}", log.display()));
     let logf2 = logf
