@@ -168,6 +168,9 @@ pub fn wanted(snap: &Snapshot) -> Vec<Want> {
             if let (Some(root), _) = eff.string(keys::DATA_ROOT) {
                 out.push(Want::Dir(root));
             }
+            if let Some(p) = userland_proxy_path(&eff) {
+                out.push(Want::Meta(p));
+            }
             for (name, _) in eff.list(keys::AUTHORIZATION_PLUGINS) {
                 out.extend(plugin_paths(&name).into_iter().map(Want::Meta));
             }
@@ -700,6 +703,8 @@ fn next_view(snap: &Snapshot, plan: &Plan) -> View {
             if let Some(s) = &plan.service {
                 eff.problems.extend(s.problems.iter().cloned());
             }
+            let proxy = userland_proxy_problems(snap, &eff);
+            eff.problems.extend(proxy);
             let tcp = configured_tcp(&eff, plan.service.as_ref());
             View {
                 kind: ViewKind::NextStart,
@@ -718,6 +723,66 @@ fn next_view(snap: &Snapshot, plan: &Plan) -> View {
             tcp: Vec::new(),
             tcp_unknown: None,
         },
+    }
+}
+
+/// The absolute `userland-proxy-path` an engine that needs the binary
+/// checks at start (25.0+, `verifyUserlandProxyConfig`), when the proxy is on.
+fn userland_proxy_path(eff: &Effective) -> Option<String> {
+    if !eff.context.engine.checks.userland_proxy_binary_required
+        || !eff.bool(keys::USERLAND_PROXY).0
+    {
+        return None;
+    }
+    eff.string(keys::USERLAND_PROXY_PATH)
+        .0
+        .filter(|p| p.starts_with('/'))
+}
+
+/// 25.0+: an enabled userland proxy's configured path must be absolute and
+/// name an executable file. (An empty path is looked up in PATH and the
+/// libexec directories; that lookup is not modelled.)
+fn userland_proxy_problems(snap: &Snapshot, eff: &Effective) -> Vec<super::Problem> {
+    let checks = eff.context.engine.checks;
+    if !checks.userland_proxy_binary_required || !eff.bool(keys::USERLAND_PROXY).0 {
+        return Vec::new();
+    }
+    let (Some(path), evidence) = eff.string(keys::USERLAND_PROXY_PATH) else {
+        return Vec::new();
+    };
+    let fatal = |message: String| {
+        vec![super::Problem {
+            level: super::ProblemLevel::Fatal,
+            message,
+            evidence: evidence.clone(),
+        }]
+    };
+    if path.is_empty() {
+        return Vec::new();
+    }
+    if !path.starts_with('/') {
+        return fatal(format!(
+            "invalid userland-proxy-path: must be an absolute path: {path}"
+        ));
+    }
+    match snap.file(&path) {
+        Some(f) if f.missing => fatal(format!(
+            "invalid userland-proxy-path: exec: \"{path}\": stat {path}: no such file or directory"
+        )),
+        Some(f) => match &f.meta {
+            Some(m) => {
+                let kind = m.target_kind.unwrap_or(m.kind);
+                if kind != crate::snapshot::FileKind::File || m.mode & 0o111 == 0 {
+                    fatal(format!(
+                        "invalid userland-proxy-path: exec: \"{path}\": permission denied (not an executable file)"
+                    ))
+                } else {
+                    Vec::new()
+                }
+            }
+            None => Vec::new(),
+        },
+        None => Vec::new(),
     }
 }
 

@@ -962,6 +962,53 @@ fn validate(eff: &Effective, file_only: bool) -> Vec<Problem> {
             ev("host-gateway-ip"),
         );
     }
+    if checks.host_gateway_one_per_family {
+        let mut seen = [false, false];
+        for (ip, e) in eff.list(keys::HOST_GATEWAY_IPS) {
+            let Ok(addr) = argv::parse_ip(ip.trim()) else {
+                continue;
+            };
+            let (family, name) = match addr {
+                std::net::IpAddr::V4(_) => (0, "IPv4"),
+                std::net::IpAddr::V6(a) if a.to_ipv4_mapped().is_some() => (0, "IPv4"),
+                std::net::IpAddr::V6(_) => (1, "IPv6"),
+            };
+            if seen[family] {
+                fatal(
+                    format!("only one {name} host gateway IP address can be specified"),
+                    e,
+                );
+                break;
+            }
+            seen[family] = true;
+        }
+    }
+    // daemon/discovery (≤20.10): an advertise address without a store.
+    if matches!(
+        keys::CLUSTER_ADVERTISE.spec().life_in(&eff.context.engine),
+        options::Life::Active
+    ) && nonempty(keys::CLUSTER_ADVERTISE)
+        && !nonempty(keys::CLUSTER_STORE)
+    {
+        fatal(
+            "invalid cluster configuration. --cluster-advertise must be accompanied by --cluster-store configuration".into(),
+            ev("cluster-advertise"),
+        );
+    }
+    // ≤20.10 reads the profile at start; a bare keyword is a relative file
+    // name (resolved against dockerd's working directory, `/` under systemd).
+    if checks.seccomp_profile_always_a_file {
+        if let (Some(p), p_ev) = eff.string(keys::SECCOMP_PROFILE) {
+            if matches!(p.as_str(), "builtin" | "unconfined") {
+                fatal(
+                    format!(
+                        "opening seccomp profile ({p}) failed: open {p}: no such file or directory (this engine has no `{p}` keyword: the name is a file, relative to dockerd's working directory)"
+                    ),
+                    p_ev,
+                );
+            }
+        }
+    }
     if nonempty(keys::BRIDGE) && nonempty(keys::BIP) {
         fatal(
             "You specified -b & --bip, mutually exclusive options. Please specify only one".into(),

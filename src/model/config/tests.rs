@@ -1155,3 +1155,66 @@ fn a_later_null_is_decoded_as_go_does() {
     assert!(e.bool(keys::LIVE_RESTORE).0);
     assert!(e.bool(keys::ICC).0, "false then null: the default");
 }
+
+/// Start-up checks found by the engines themselves (tests/live_oracle.rs):
+/// each case is what that engine did.
+#[test]
+fn start_checks_the_oracle_found() {
+    let run = |version: &'static str, args: &[&str], text: Option<&str>| {
+        let mut c = Case::new(args, text);
+        c.version = Some(version);
+        fatal_messages(&c.run())
+    };
+    // v28.0.0 daemon/config/config_linux.go validateHostGatewayIPs.
+    let two = [
+        "--host-gateway-ip",
+        "172.17.0.1",
+        "--host-gateway-ip",
+        "172.17.0.2",
+    ];
+    let f = run("28.5.2", &two, None);
+    assert!(
+        f.iter()
+            .any(|m| m == "only one IPv4 host gateway IP address can be specified"),
+        "{f:?}"
+    );
+    let v6 = [
+        "--host-gateway-ip",
+        "fd00::1",
+        "--host-gateway-ip",
+        "fd00::2",
+    ];
+    assert!(
+        run("28.5.2", &v6, None)
+            .iter()
+            .any(|m| m.contains("only one IPv6"))
+    );
+    let each = [
+        "--host-gateway-ip",
+        "172.17.0.1",
+        "--host-gateway-ip",
+        "fd00::1",
+    ];
+    assert_eq!(run("28.5.2", &each, None), Vec::<String>::new());
+    // Before 28.0 the flag is one address; the last one given wins.
+    assert_eq!(run("26.1.5", &two, None), Vec::<String>::new());
+    // v20.10.24 daemon/config ParseClusterAdvertiseSettings.
+    let adv = Some(r#"{"cluster-advertise":"127.0.0.1:2376"}"#);
+    assert!(
+        run("20.10.24", &[], adv)
+            .iter()
+            .any(|m| m.contains("--cluster-advertise must be accompanied by --cluster-store"))
+    );
+    // v20.10.24 daemon/seccomp_linux.go setupSeccompProfile reads the file;
+    // 23.0 made `unconfined` and `builtin` keywords.
+    for p in ["unconfined", "builtin"] {
+        let text = format!(r#"{{"seccomp-profile":"{p}"}}"#);
+        let f = run("20.10.24", &[], Some(&text));
+        assert!(
+            f.iter()
+                .any(|m| m.contains(&format!("opening seccomp profile ({p}) failed"))),
+            "{p}: {f:?}"
+        );
+        assert_eq!(run("23.0.0", &[], Some(&text)), Vec::<String>::new(), "{p}");
+    }
+}

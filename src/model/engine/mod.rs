@@ -154,6 +154,12 @@ pub struct StartChecks {
     pub userland_proxy_binary_required: bool,
     /// 28.0+: `host-gateway-ip` and `host-gateway-ips` exclude each other.
     pub host_gateway_ip_exclusive: bool,
+    /// 28.0+: at most one host-gateway address per family
+    /// (`validateHostGatewayIPs`).
+    pub host_gateway_one_per_family: bool,
+    /// ≤20.10: `seccomp-profile` is always a file read at start (`builtin`
+    /// and `unconfined` are keywords from 23.0).
+    pub seccomp_profile_always_a_file: bool,
     /// 28.0+: `-b` and `--bip6` exclude each other.
     pub bridge_excludes_bip6: bool,
     /// 29.0+: userns-remap refuses an explicitly enabled containerd store.
@@ -262,6 +268,8 @@ impl Engine {
                 ipv6_needs_fixed_cidr_v6: !at(v(28, 0, 0)),
                 userland_proxy_binary_required: at(v(25, 0, 0)),
                 host_gateway_ip_exclusive: at(v(28, 0, 0)),
+                host_gateway_one_per_family: at(v(28, 0, 0)),
+                seccomp_profile_always_a_file: !at(v(23, 0, 0)),
                 bridge_excludes_bip6: at(v(28, 0, 0)),
                 userns_remap_excludes_containerd_store: at(v(29, 0, 0)),
             },
