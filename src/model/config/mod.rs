@@ -1009,6 +1009,18 @@ fn validate(eff: &Effective, file_only: bool) -> Vec<Problem> {
             }
         }
     }
+    // docker-v29.0.0 daemon/command/daemon_linux.go: userns-remap turns the
+    // default containerd image store off, and refuses an explicit one.
+    if checks.userns_remap_excludes_containerd_store && nonempty(keys::USERNS_REMAP) {
+        if let Some((v, e)) = eff.map(keys::FEATURES).get("containerd-snapshotter") {
+            if v == "true" {
+                fatal(
+                    "containerd-snapshotter is explicitly enabled, but is not compatible with userns remapping. Please disable userns remapping or containerd-snapshotter".into(),
+                    e.clone(),
+                );
+            }
+        }
+    }
     if nonempty(keys::BRIDGE) && nonempty(keys::BIP) {
         fatal(
             "You specified -b & --bip, mutually exclusive options. Please specify only one".into(),
