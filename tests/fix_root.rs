@@ -606,3 +606,77 @@ fn a_plan_applied_twice_changes_nothing_the_second_time() {
         applied.get()
     );
 }
+
+/// The upgrade fix: keys a 28.5 engine refuses (`oom-score-adjust` and
+/// `graph` are gone, `api-cors-header` is refused by name) are removed from
+/// daemon.json, the others stay, and the tree then starts on 28.5 (and
+/// still on 20.10).
+#[test]
+fn upgrade_fix_removes_keys_the_new_engine_refuses() {
+    let json = r#"{
+  "oom-score-adjust": -500,
+  "graph": "/srv/docker",
+  "api-cors-header": "*",
+  "icc": false,
+  "allow-nondistributable-artifacts": ["registry.test:5000"]
+}
+"#;
+    let r = root(Some("debian"), &[("/etc/docker/daemon.json", json)]);
+    let check = |v: &str| {
+        let out = Command::cargo_bin("dockhard")
+            .unwrap()
+            .args(["check", "--format", "json", "--engine-version", v, "--root"])
+            .arg(r.path())
+            .output()
+            .unwrap();
+        let rep: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let res = rep["daemons"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["rule"] == "daemon.config-valid")
+            .cloned()
+            .unwrap();
+        (
+            res["status"].as_str().unwrap().to_string(),
+            res["message"].as_str().unwrap().to_string(),
+        )
+    };
+    let (st, msg) = check("28.5.2");
+    assert_eq!(st, "fail", "{msg}");
+    assert!(
+        msg.contains("oom-score-adjust") && msg.contains("graph"),
+        "{msg}"
+    );
+    assert_eq!(check("20.10.24").0, "pass");
+    let args = [
+        "--engine-version",
+        "28.5.2",
+        "--rule",
+        "daemon.config-valid",
+    ];
+    let dry = dry_apply_again(r.path(), &args);
+    assert!(
+        dry.contains("moves `graph` (\"/srv/docker\") to `data-root`"),
+        "{dry}"
+    );
+    for key in [
+        "oom-score-adjust",
+        "api-cors-header",
+        "allow-nondistributable-artifacts",
+    ] {
+        assert!(
+            dry.contains(&format!("removes `{key}`")),
+            "{key} named in the plan:\n{dry}"
+        );
+    }
+    let after = read(r.path(), "/etc/docker/daemon.json").unwrap();
+    let v: Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"icc": false, "data-root": "/srv/docker"}),
+        "{after}"
+    );
+    assert_eq!(check("28.5.2"), ("pass".to_string(), check("28.5.2").1));
+    assert_eq!(check("20.10.24").0, "pass");
+}

@@ -624,6 +624,8 @@ impl<'a> Work<'a> {
         let engine = d.eff.context.engine;
         match spec.life_in(&engine) {
             options::Life::Active | options::Life::Deprecated(_) => {}
+            // Removing what the engine refuses is always allowed.
+            _ if matches!(c, Change::Unset { .. }) => {}
             _ => {
                 return Err(format!(
                     "`{key}` is not an option dockerd {} accepts: nothing written",

@@ -21,11 +21,87 @@ Fail on any start failure; warnings (duplicate keys) pass with a warning. An aut
 plugin found nowhere is a start failure, except in an offline tree (`--root`): there /run is \
 empty, its socket cannot be checked, and that is a warning.",
         remediation: "Fix each problem at the file and line named. Keep every option in one place: \
-either daemon.json or the command line, never both.",
+either daemon.json or the command line, never both. `dockhard fix --rule daemon.config-valid` \
+removes the daemon.json keys the engine of the next start refuses, does not know any more or \
+ignores (before an upgrade: with `--engine-version` of the new engine); anything else is left \
+to a person.",
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
+
+/// Removed keys whose setting another key carries in every release.
+const SUCCESSORS: &[(&str, &str)] = &[("graph", "data-root")];
+
+/// Remove the daemon.json keys the next start's engine refuses because of
+/// the release (removed, refused by name, or ignored): the upgrade fix.
+/// Other start failures (typos, conflicts, bad values) are not guessed at.
+fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
+    use crate::fix::spec::{Change, FixSpec, Hazard};
+    use crate::model::config::options::{self, Life};
+    let engine = cx.next.context.engine;
+    let path = &cx.next.config_path.path;
+    let Some(text) = cx.snap.text(path) else {
+        return Err(format!("{path} was not read: nothing dockhard can remove"));
+    };
+    let top: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => {
+            return Err(format!(
+                "{path} is not one JSON object: fix it by hand at the line named"
+            ));
+        }
+    };
+    let line = engine.version.line();
+    let mut spec = FixSpec::default();
+    for (key, value) in &top {
+        let Some(row) = options::by_key(key) else {
+            continue;
+        };
+        let zero = match value {
+            serde_json::Value::Null => true,
+            serde_json::Value::Bool(b) => !b,
+            serde_json::Value::Number(n) => n.as_f64() == Some(0.0),
+            serde_json::Value::String(t) => t.is_empty(),
+            serde_json::Value::Array(a) => a.is_empty(),
+            serde_json::Value::Object(o) => o.is_empty(),
+        };
+        let why = match row.life_in(&engine) {
+            Life::Refused(msg) if !zero => format!("dockerd {line} refuses it: {msg}"),
+            Life::Ignored(msg) => format!("dockerd {line} ignores it: {msg}"),
+            Life::Unknown if engine.at_least(row.since) => {
+                format!("dockerd {line} no longer has this option")
+            }
+            Life::Unknown => format!("dockerd {line} does not have this option yet"),
+            _ => continue,
+        };
+        // A removed key whose value lives on under another name moves there.
+        if let Some((_, to)) = SUCCESSORS.iter().find(|(from, _)| from == key)
+            && !top.contains_key(*to)
+        {
+            spec.changes.push(Change::Set {
+                key: to.to_string(),
+                value: value.clone(),
+            });
+            spec.hazards.push(Hazard::warning(format!(
+                "moves `{key}` ({value}) to `{to}` in {path}: {why}"
+            )));
+        } else {
+            spec.hazards.push(Hazard::warning(format!(
+                "removes `{key}` ({value}) from {path}: {why}; should dockerd restart before the \
+                 upgrade, the release running now loses the setting too"
+            )));
+        }
+        spec.changes.push(Change::Unset { key: key.clone() });
+    }
+    if spec.changes.is_empty() {
+        return Err(
+            "no key of daemon.json is refused for the engine's release: fix each problem at the file and line named"
+                .into(),
+        );
+    }
+    Ok(spec)
+}
 
 fn check(cx: &Ctx<'_>) -> Outcome {
     let next = &cx.daemon.next_start;
