@@ -552,7 +552,7 @@ fn package_version(e: &Engine) -> String {
     let text = std::fs::read_to_string(support::engines_manifest()).unwrap_or_default();
     text.lines()
         .filter(|l| l.starts_with(&format!("{}\t", e.version)))
-        .flat_map(|l| l.split(|c: char| c == '\t' || c == ' '))
+        .flat_map(|l| l.split(['\t', ' ']))
         .find_map(|w| w.strip_prefix("docker.io="))
         .map(str::to_string)
         .unwrap_or_else(|| format!("{}+dfsg1-1", e.version))

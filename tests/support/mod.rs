@@ -2272,8 +2272,7 @@ pub fn refusal_line(log: &str) -> String {
     };
     let pick = log
         .lines()
-        .filter(|l| !noise(l))
-        .next_back()
+        .rfind(|l| !noise(l))
         .or_else(|| log.lines().rev().find(|l| l.contains("level=fatal")))
         .or_else(|| log.lines().rev().find(|l| !l.trim().is_empty()))
         .unwrap_or("");
