@@ -13,7 +13,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
-use support::{AuthzPlugin, Certs, Daemon, DaemonOpts, SyslogListener, free_port, live};
+use support::{
+    AuthzPlugin, Certs, Daemon, DaemonOpts, Engine, Live, SyslogListener, free_port, live,
+};
 
 // ---------------------------------------------------------------------------
 // Running dockhard and reading its report
@@ -108,9 +110,12 @@ fn dockhard(args: &[&str]) -> Run {
     run
 }
 
-/// `dockhard check --pid PID --format json`: the parsed report, after
-/// checking the schema and that the exit code agrees with the verdicts.
-fn check_pid(pid: u32) -> Value {
+/// `dockhard check --pid PID --format json` of `d`: the parsed report, after
+/// checking the schema, that the daemon is judged as the engine it runs
+/// (its version, from `GET /version`), and that the exit code agrees with
+/// the verdicts.
+fn check_pid(d: &Daemon) -> Value {
+    let pid = d.pid();
     let pid_s = pid.to_string();
     let run = dockhard(&["check", "--pid", &pid_s, "--format", "json"]);
     let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
@@ -133,6 +138,17 @@ fn check_pid(pid: u32) -> Value {
     assert_eq!(
         daemons[0]["audited"], "running",
         "a running daemon is audited as running; report: {report:#}"
+    );
+    let e = d
+        .engine
+        .as_ref()
+        .unwrap_or_else(|| panic!("test bug: start the daemon with DaemonOpts::engine"));
+    let judged = &daemons[0]["engine"];
+    assert!(
+        judged["version"] == e.version.as_str() && judged["source"] == "api",
+        "dockerd {} is judged as the engine it runs ({}, from the API): {judged}",
+        pid,
+        e.version
     );
     let statuses: Vec<&str> = daemons
         .iter()
@@ -489,19 +505,33 @@ fn list_live_dirs() -> Vec<String> {
 // dockhard against real daemons
 // ---------------------------------------------------------------------------
 
+// Every case runs on each engine of `support::SUITE_LINES` (20.10, 28.5):
+// `live_defaults::engine_20_10`, `live_defaults::engine_28_5`, ...
+crate::on_engines!(
+    live_defaults,
+    live_hardened_by_flags,
+    live_hardened_by_daemon_json,
+    live_icc_zero,
+    live_plain_tcp_listener,
+    live_tls_verify,
+    live_tls_without_client_verification,
+    live_authorization_plugin_is_called,
+    live_userns_remap,
+    live_drift_reload_and_restart,
+    live_config_conflict_with_flag,
+    live_collect_then_check_snapshot_agrees,
+    live_api_that_hangs_or_answers_garbage,
+);
+
 /// Case 1: No flags, no config file: dockerd's defaults.
-#[test]
-fn live_defaults() {
-    let Some(live) = live("live_defaults") else {
-        return;
-    };
+fn live_defaults(live: &Live, e: &Engine) {
     assert!(
         !Path::new("/etc/docker/daemon.json").exists(),
         "/etc/docker/daemon.json exists on this host: a daemon without --config-file reads it, \
          so this test's premise (dockerd defaults) does not hold"
     );
-    let d = Daemon::start(&live, DaemonOpts::new());
-    let report = check_pid(d.pid());
+    let d = Daemon::start(&live, DaemonOpts::new().engine(e));
+    let report = check_pid(&d);
     assert_statuses(&report, &DEFAULTS);
     // icc is read live from the bridge network.
     assert_evidence(&report, "daemon.icc", "from the API", |s, l, d| {
@@ -514,16 +544,12 @@ fn live_defaults() {
 }
 
 /// Case 2: The seed hardening, all by flags (real plugin, real syslog receiver).
-#[test]
-fn live_hardened_by_flags() {
-    let Some(live) = live("live_hardened_by_flags") else {
-        return;
-    };
+fn live_hardened_by_flags(live: &Live, e: &Engine) {
     let plugin = AuthzPlugin::start();
     let syslog = SyslogListener::start();
     let mut d = Daemon::start(
         &live,
-        DaemonOpts::new().args([
+        DaemonOpts::new().engine(e).args([
             "--icc=false".to_string(),
             "--userland-proxy=false".to_string(),
             "--live-restore".to_string(),
@@ -534,7 +560,7 @@ fn live_hardened_by_flags() {
             "--userns-remap=default".to_string(),
         ]),
     );
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(&report, &HARDENED);
     for rule in HARDENED_RULES {
         assert_source(&report, rule, "argv");
@@ -550,11 +576,7 @@ fn live_hardened_by_flags() {
 }
 
 /// Case 3: The same hardening in daemon.json: evidence `daemon.json` at `path:line`.
-#[test]
-fn live_hardened_by_daemon_json() {
-    let Some(live) = live("live_hardened_by_daemon_json") else {
-        return;
-    };
+fn live_hardened_by_daemon_json(live: &Live, e: &Engine) {
     let plugin = AuthzPlugin::start();
     let syslog = SyslogListener::start();
     let config = format!(
@@ -564,14 +586,14 @@ fn live_hardened_by_daemon_json() {
         plugin.name,
         syslog.address()
     );
-    let d = Daemon::start(&live, DaemonOpts::new().config(config));
+    let d = Daemon::start(&live, DaemonOpts::new().engine(e).config(config));
     let path = d
         .config_path
         .clone()
         .unwrap_or_else(|| panic!("config path"))
         .display()
         .to_string();
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(&report, &HARDENED);
     assert_eq!(
         report["daemons"][0]["config_file"],
@@ -598,35 +620,29 @@ fn live_hardened_by_daemon_json() {
 
 /// Case 4: `--icc=0` is false for dockerd (ParseBool); docker-bench-security
 /// looks for the literal `--icc=false` and gets it wrong.
-#[test]
-fn live_icc_zero() {
-    let Some(live) = live("live_icc_zero") else {
-        return;
-    };
-    let d = Daemon::start(&live, DaemonOpts::new().arg("--icc=0"));
+fn live_icc_zero(live: &Live, e: &Engine) {
+    let d = Daemon::start(&live, DaemonOpts::new().engine(e).arg("--icc=0"));
     // Premise: dockerd really disabled icc.
     let bridge = d.get_json("/networks/bridge");
     assert_eq!(
         bridge["Options"]["com.docker.network.bridge.enable_icc"], "false",
         "/networks/bridge: {bridge}"
     );
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(&report, &with(&DEFAULTS, &[("daemon.icc", "pass")]));
     assert_source(&report, "daemon.icc", "argv");
 }
 
 /// Case 5: A plain TCP listener: anyone on it controls the host.
-#[test]
-fn live_plain_tcp_listener() {
-    let Some(live) = live("live_plain_tcp_listener") else {
-        return;
-    };
+fn live_plain_tcp_listener(live: &Live, e: &Engine) {
     let port = free_port();
     let d = Daemon::start(
         &live,
-        DaemonOpts::new().args(["-H".to_string(), format!("tcp://127.0.0.1:{port}")]),
+        DaemonOpts::new()
+            .engine(e)
+            .args(["-H".to_string(), format!("tcp://127.0.0.1:{port}")]),
     );
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(
         &report,
         &with(
@@ -647,11 +663,7 @@ fn live_plain_tcp_listener() {
 }
 
 /// Case 6a: TCP with --tlsverify: clients need a certificate signed by the CA.
-#[test]
-fn live_tls_verify() {
-    let Some(live) = live("live_tls_verify") else {
-        return;
-    };
+fn live_tls_verify(live: &Live, e: &Engine) {
     let certdir = tempfile::Builder::new()
         .prefix("dockhard-certs-")
         .tempdir_in("/tmp")
@@ -661,10 +673,11 @@ fn live_tls_verify() {
     let d = Daemon::start(
         &live,
         DaemonOpts::new()
+            .engine(e)
             .args(["-H".to_string(), format!("tcp://127.0.0.1:{port}")])
             .args(certs.tlsverify_flags()),
     );
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(
         &report,
         &with(&DEFAULTS, &[("daemon.remote-api-tls", "pass")]),
@@ -674,11 +687,7 @@ fn live_tls_verify() {
 
 /// Case 6b: TLS without client verification (`--tlsverify=false`): encrypted, but
 /// anyone can connect.
-#[test]
-fn live_tls_without_client_verification() {
-    let Some(live) = live("live_tls_without_client_verification") else {
-        return;
-    };
+fn live_tls_without_client_verification(live: &Live, e: &Engine) {
     let certdir = tempfile::Builder::new()
         .prefix("dockhard-certs-")
         .tempdir_in("/tmp")
@@ -687,7 +696,7 @@ fn live_tls_without_client_verification() {
     let port = free_port();
     let d = Daemon::start(
         &live,
-        DaemonOpts::new().args([
+        DaemonOpts::new().engine(e).args([
             "-H".to_string(),
             format!("tcp://127.0.0.1:{port}"),
             "--tlsverify=false".to_string(),
@@ -702,7 +711,7 @@ fn live_tls_without_client_verification() {
         certs.curl(&live, port, "/_ping", false).as_deref(),
         Ok("OK")
     );
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(
         &report,
         &with(
@@ -718,18 +727,16 @@ fn live_tls_without_client_verification() {
 
 /// Case 7: A real authorization plugin: pass, and the daemon really calls it
 /// (dockhard's own API requests go through it).
-#[test]
-fn live_authorization_plugin_is_called() {
-    let Some(live) = live("live_authorization_plugin_is_called") else {
-        return;
-    };
+fn live_authorization_plugin_is_called(live: &Live, e: &Engine) {
     let plugin = AuthzPlugin::start();
     let d = Daemon::start(
         &live,
-        DaemonOpts::new().arg(format!("--authorization-plugin={}", plugin.name)),
+        DaemonOpts::new()
+            .engine(e)
+            .arg(format!("--authorization-plugin={}", plugin.name)),
     );
     let before = plugin.authz_requests();
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(
         &report,
         &with(&DEFAULTS, &[("daemon.authorization-plugin", "pass")]),
@@ -742,13 +749,12 @@ fn live_authorization_plugin_is_called() {
 }
 
 /// Case 8: `--userns-remap=default`: pass, confirmed live by `/info`.
-#[test]
-fn live_userns_remap() {
-    let Some(live) = live("live_userns_remap") else {
-        return;
-    };
-    let d = Daemon::start(&live, DaemonOpts::new().arg("--userns-remap=default"));
-    let report = check_pid(d.pid());
+fn live_userns_remap(live: &Live, e: &Engine) {
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new().engine(e).arg("--userns-remap=default"),
+    );
+    let report = check_pid(&d);
     assert_statuses(
         &report,
         &with(&DEFAULTS, &[("daemon.userns-remap", "pass")]),
@@ -763,21 +769,19 @@ fn live_userns_remap() {
 
 /// Case 9: Drift: daemon.json changed after the start. live-restore is
 /// reloadable (SIGHUP applies it); icc needs a restart.
-#[test]
-fn live_drift_reload_and_restart() {
-    let Some(live) = live("live_drift_reload_and_restart") else {
-        return;
-    };
+fn live_drift_reload_and_restart(live: &Live, e: &Engine) {
     let d = Daemon::start(
         &live,
-        DaemonOpts::new().config("{\"live-restore\": false}\n"),
+        DaemonOpts::new()
+            .engine(e)
+            .config("{\"live-restore\": false}\n"),
     );
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(&report, &DEFAULTS);
     assert!(drift(&report, "daemon.live-restore").is_none());
 
     d.write_config("{\"live-restore\": true}\n");
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(&report, &DEFAULTS);
     let dr = drift(&report, "daemon.live-restore").unwrap_or_else(|| {
         panic!(
@@ -794,7 +798,7 @@ fn live_drift_reload_and_restart() {
     d.wait_info("LiveRestoreEnabled=true", |i| {
         i["LiveRestoreEnabled"] == true
     });
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(
         &report,
         &with(&DEFAULTS, &[("daemon.live-restore", "pass")]),
@@ -807,9 +811,9 @@ fn live_drift_reload_and_restart() {
 
     // icc is not reloadable: the file says false, the daemon keeps true.
     d.write_config("{\"live-restore\": true, \"icc\": false}\n");
-    let after_edit = check_pid(d.pid());
+    let after_edit = check_pid(&d);
     d.reload();
-    let after_hup = check_pid(d.pid());
+    let after_hup = check_pid(&d);
     for (when, report) in [
         ("after the edit", &after_edit),
         ("after SIGHUP", &after_hup),
@@ -831,17 +835,19 @@ fn live_drift_reload_and_restart() {
 
 /// Case 10: daemon.json edited after the start to repeat a flag: the next start
 /// fails, and config-valid names the key.
-#[test]
-fn live_config_conflict_with_flag() {
-    let Some(live) = live("live_config_conflict_with_flag") else {
-        return;
-    };
-    let d = Daemon::start(&live, DaemonOpts::new().config("{}\n").arg("--icc=false"));
-    let report = check_pid(d.pid());
+fn live_config_conflict_with_flag(live: &Live, e: &Engine) {
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new()
+            .engine(e)
+            .config("{}\n")
+            .arg("--icc=false"),
+    );
+    let report = check_pid(&d);
     assert_statuses(&report, &with(&DEFAULTS, &[("daemon.icc", "pass")]));
 
     d.write_config("{\"icc\": true}\n");
-    let report = check_pid(d.pid());
+    let report = check_pid(&d);
     assert_statuses(
         &report,
         &with(
@@ -869,6 +875,7 @@ fn live_config_conflict_with_flag() {
     let err = Daemon::try_start(
         &live,
         DaemonOpts::new()
+            .engine(e)
             .config("{\"icc\": true}\n")
             .arg("--icc=false"),
     )
@@ -949,21 +956,17 @@ fn check_pid_missing() {
 
 /// `collect -o` on the host, `check --snapshot` elsewhere: the same verdicts
 /// and evidence as `check --pid`.
-#[test]
-fn live_collect_then_check_snapshot_agrees() {
-    let Some(live) = live("live_collect_then_check_snapshot_agrees") else {
-        return;
-    };
+fn live_collect_then_check_snapshot_agrees(live: &Live, e: &Engine) {
     let port = free_port();
     let d = Daemon::start(
         &live,
-        DaemonOpts::new().args([
+        DaemonOpts::new().engine(e).args([
             "-H".to_string(),
             format!("tcp://127.0.0.1:{port}"),
             "--icc=false".to_string(),
         ]),
     );
-    let direct = check_pid(d.pid());
+    let direct = check_pid(&d);
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap.json");
     let pid = d.pid().to_string();
@@ -1018,12 +1021,8 @@ fn bad_api(dir: &Path, answer: Option<&'static [u8]>) -> String {
 /// `--host` pointing at an API that hangs, then at one that answers
 /// garbage: the audit ends (within the per-call timeout), falls back to the
 /// configuration with a warning, and exits 1 for the failures it still sees.
-#[test]
-fn live_api_that_hangs_or_answers_garbage() {
-    let Some(live) = live("live_api_that_hangs_or_answers_garbage") else {
-        return;
-    };
-    let d = Daemon::start(&live, DaemonOpts::new());
+fn live_api_that_hangs_or_answers_garbage(live: &Live, e: &Engine) {
+    let d = Daemon::start(&live, DaemonOpts::new().engine(e));
     let dir = tempfile::tempdir().unwrap();
     let pid = d.pid().to_string();
     for (name, answer) in [

@@ -546,6 +546,40 @@ pub fn engine(line: &str) -> Option<&'static Engine> {
     None
 }
 
+/// The engines the seed and CIS live suites (tests/live.rs,
+/// tests/live_cis.rs) run every case on: the host's and the newest fetched.
+pub const SUITE_LINES: [&str; 2] = ["20.10", "28.5"];
+
+/// One engine's run of a live case: the requirements and the lock of
+/// [`live`], then [`engine`] (a missing engine panics on CI, else a loud
+/// `SKIPPED`: never a silent pass), then `case`.
+pub fn run_on(test: &str, line: &str, case: impl FnOnce(&Live, &'static Engine)) {
+    let Some(live) = live(&format!("{test} on {line}")) else {
+        return;
+    };
+    let Some(e) = engine(line) else { return };
+    case(&live, e);
+}
+
+/// `on_engines!(case, ...)`: for each `fn case(live: &Live, e: &Engine)`,
+/// a module `case` with one test per engine of [`SUITE_LINES`]
+/// (`case::engine_20_10`, `case::engine_28_5`), each through [`run_on`].
+#[macro_export]
+macro_rules! on_engines {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[test]
+            fn engine_20_10() {
+                $crate::support::run_on(stringify!($case), $crate::support::SUITE_LINES[0], super::$case);
+            }
+            #[test]
+            fn engine_28_5() {
+                $crate::support::run_on(stringify!($case), $crate::support::SUITE_LINES[1], super::$case);
+            }
+        }
+    )*};
+}
+
 // ---------------------------------------------------------------------------
 // HTTP over unix sockets
 // ---------------------------------------------------------------------------
