@@ -530,7 +530,7 @@ fn live_defaults(live: &Live, e: &Engine) {
         "/etc/docker/daemon.json exists on this host: a daemon without --config-file reads it, \
          so this test's premise (dockerd defaults) does not hold"
     );
-    let d = Daemon::start(&live, DaemonOpts::new().engine(e));
+    let d = Daemon::start(live, DaemonOpts::new().engine(e));
     let report = check_pid(&d);
     assert_statuses(&report, &DEFAULTS);
     // icc is read live from the bridge network.
@@ -548,7 +548,7 @@ fn live_hardened_by_flags(live: &Live, e: &Engine) {
     let plugin = AuthzPlugin::start();
     let syslog = SyslogListener::start();
     let mut d = Daemon::start(
-        &live,
+        live,
         DaemonOpts::new().engine(e).args([
             "--icc=false".to_string(),
             "--userland-proxy=false".to_string(),
@@ -586,7 +586,7 @@ fn live_hardened_by_daemon_json(live: &Live, e: &Engine) {
         plugin.name,
         syslog.address()
     );
-    let d = Daemon::start(&live, DaemonOpts::new().engine(e).config(config));
+    let d = Daemon::start(live, DaemonOpts::new().engine(e).config(config));
     let path = d
         .config_path
         .clone()
@@ -621,7 +621,7 @@ fn live_hardened_by_daemon_json(live: &Live, e: &Engine) {
 /// Case 4: `--icc=0` is false for dockerd (ParseBool); docker-bench-security
 /// looks for the literal `--icc=false` and gets it wrong.
 fn live_icc_zero(live: &Live, e: &Engine) {
-    let d = Daemon::start(&live, DaemonOpts::new().engine(e).arg("--icc=0"));
+    let d = Daemon::start(live, DaemonOpts::new().engine(e).arg("--icc=0"));
     // Premise: dockerd really disabled icc.
     let bridge = d.get_json("/networks/bridge");
     assert_eq!(
@@ -637,7 +637,7 @@ fn live_icc_zero(live: &Live, e: &Engine) {
 fn live_plain_tcp_listener(live: &Live, e: &Engine) {
     let port = free_port();
     let d = Daemon::start(
-        &live,
+        live,
         DaemonOpts::new()
             .engine(e)
             .args(["-H".to_string(), format!("tcp://127.0.0.1:{port}")]),
@@ -668,10 +668,10 @@ fn live_tls_verify(live: &Live, e: &Engine) {
         .prefix("dockhard-certs-")
         .tempdir_in("/tmp")
         .unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let certs = Certs::generate(&live, certdir.path());
+    let certs = Certs::generate(live, certdir.path());
     let port = free_port();
     let d = Daemon::start(
-        &live,
+        live,
         DaemonOpts::new()
             .engine(e)
             .args(["-H".to_string(), format!("tcp://127.0.0.1:{port}")])
@@ -692,10 +692,10 @@ fn live_tls_without_client_verification(live: &Live, e: &Engine) {
         .prefix("dockhard-certs-")
         .tempdir_in("/tmp")
         .unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let certs = Certs::generate(&live, certdir.path());
+    let certs = Certs::generate(live, certdir.path());
     let port = free_port();
     let d = Daemon::start(
-        &live,
+        live,
         DaemonOpts::new().engine(e).args([
             "-H".to_string(),
             format!("tcp://127.0.0.1:{port}"),
@@ -707,10 +707,7 @@ fn live_tls_without_client_verification(live: &Live, e: &Engine) {
         ]),
     );
     // Precondition: the listener really serves a client without a certificate.
-    assert_eq!(
-        certs.curl(&live, port, "/_ping", false).as_deref(),
-        Ok("OK")
-    );
+    assert_eq!(certs.curl(live, port, "/_ping", false).as_deref(), Ok("OK"));
     let report = check_pid(&d);
     assert_statuses(
         &report,
@@ -730,7 +727,7 @@ fn live_tls_without_client_verification(live: &Live, e: &Engine) {
 fn live_authorization_plugin_is_called(live: &Live, e: &Engine) {
     let plugin = AuthzPlugin::start();
     let d = Daemon::start(
-        &live,
+        live,
         DaemonOpts::new()
             .engine(e)
             .arg(format!("--authorization-plugin={}", plugin.name)),
@@ -751,7 +748,7 @@ fn live_authorization_plugin_is_called(live: &Live, e: &Engine) {
 /// Case 8: `--userns-remap=default`: pass, confirmed live by `/info`.
 fn live_userns_remap(live: &Live, e: &Engine) {
     let d = Daemon::start(
-        &live,
+        live,
         DaemonOpts::new().engine(e).arg("--userns-remap=default"),
     );
     let report = check_pid(&d);
@@ -771,7 +768,7 @@ fn live_userns_remap(live: &Live, e: &Engine) {
 /// reloadable (SIGHUP applies it); icc needs a restart.
 fn live_drift_reload_and_restart(live: &Live, e: &Engine) {
     let d = Daemon::start(
-        &live,
+        live,
         DaemonOpts::new()
             .engine(e)
             .config("{\"live-restore\": false}\n"),
@@ -837,7 +834,7 @@ fn live_drift_reload_and_restart(live: &Live, e: &Engine) {
 /// fails, and config-valid names the key.
 fn live_config_conflict_with_flag(live: &Live, e: &Engine) {
     let d = Daemon::start(
-        &live,
+        live,
         DaemonOpts::new()
             .engine(e)
             .config("{}\n")
@@ -873,7 +870,7 @@ fn live_config_conflict_with_flag(live: &Live, e: &Engine) {
 
     // Premise: the real dockerd refuses to start with this flag and file.
     let err = Daemon::try_start(
-        &live,
+        live,
         DaemonOpts::new()
             .engine(e)
             .config("{\"icc\": true}\n")
@@ -959,7 +956,7 @@ fn check_pid_missing() {
 fn live_collect_then_check_snapshot_agrees(live: &Live, e: &Engine) {
     let port = free_port();
     let d = Daemon::start(
-        &live,
+        live,
         DaemonOpts::new().engine(e).args([
             "-H".to_string(),
             format!("tcp://127.0.0.1:{port}"),
@@ -1022,7 +1019,7 @@ fn bad_api(dir: &Path, answer: Option<&'static [u8]>) -> String {
 /// garbage: the audit ends (within the per-call timeout), falls back to the
 /// configuration with a warning, and exits 1 for the failures it still sees.
 fn live_api_that_hangs_or_answers_garbage(live: &Live, e: &Engine) {
-    let d = Daemon::start(&live, DaemonOpts::new().engine(e));
+    let d = Daemon::start(live, DaemonOpts::new().engine(e));
     let dir = tempfile::tempdir().unwrap();
     let pid = d.pid().to_string();
     for (name, answer) in [
