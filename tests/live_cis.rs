@@ -509,3 +509,111 @@ fn live_cis_containers_images_and_sprawl(live: &Live, e: &Engine) {
         "{text}"
     );
 }
+
+/// The `daemon.no-new-privileges` result of `dockhard check --pid` (CIS profile).
+fn no_new_privileges_result(d: &Daemon) -> Value {
+    let pid = d.pid().to_string();
+    let (_, out, err) = dockhard(&[
+        "check",
+        "--pid",
+        &pid,
+        "--profile",
+        "cis",
+        "--format",
+        "json",
+    ]);
+    let report: Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\nstderr: {err}"));
+    report["daemons"][0]["results"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["rule"] == "daemon.no-new-privileges"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no daemon.no-new-privileges result: {report:#}"))
+}
+
+fn first_source(r: &Value) -> String {
+    r["evidence"][0]["source"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+crate::on_engines!(live_cis_no_new_privileges);
+
+/// `daemon.no-new-privileges` is judged live where the engine tells: from
+/// 24.0 `/info` lists `name=no-new-privileges` whenever it is on (moby
+/// v24.0.0 daemon/info.go), so on 28.5 its absence is a live `false`;
+/// 20.10 never lists it, so there only the configuration tells.
+fn live_cis_no_new_privileges(live: &Live, e: &Engine) {
+    let reports = line_of(e) >= (24, 0);
+    let listed = |d: &Daemon| {
+        d.info()["SecurityOptions"]
+            .to_string()
+            .contains("name=no-new-privileges")
+    };
+
+    // On by flag: pass on both; from the API on 28.5, from argv on 20.10.
+    let d = Daemon::start(live, DaemonOpts::new().engine(e).arg("--no-new-privileges"));
+    assert_eq!(
+        listed(&d),
+        reports,
+        "premise: /info of {} lists name=no-new-privileges: {}",
+        e.version,
+        d.info()["SecurityOptions"]
+    );
+    let r = no_new_privileges_result(&d);
+    assert_eq!(r["status"], "pass", "{}: {r:#}", e.version);
+    let want = if reports { "api" } else { "argv" };
+    assert_eq!(
+        first_source(&r),
+        want,
+        "{}: judged from {want}: {r:#}",
+        e.version
+    );
+    drop(d);
+
+    // Started without it; daemon.json says true only afterwards (not
+    // reloadable: the daemon keeps false). The file's mtime is set past
+    // the start (dockhard notices edits more than 2 s after it).
+    let d = Daemon::start(live, DaemonOpts::new().engine(e).config("{}\n"));
+    d.write_config("{\"no-new-privileges\": true}\n");
+    let path = d.config_path.clone().unwrap_or_default();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now() + Duration::from_secs(10)))
+        .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    assert!(
+        !listed(&d),
+        "premise: the daemon runs without no-new-privileges"
+    );
+    let r = no_new_privileges_result(&d);
+    if reports {
+        assert_eq!(
+            r["status"], "fail",
+            "{}: the live false decides: {r:#}",
+            e.version
+        );
+        assert_eq!(first_source(&r), "api", "{}: {r:#}", e.version);
+        assert!(
+            r["warnings"]
+                .to_string()
+                .contains("configuration says true"),
+            "{}: the file's true is a warning: {r:#}",
+            e.version
+        );
+    } else {
+        assert_eq!(
+            r["status"], "error",
+            "{}: the live value is unknown and the file changed after the start: {r:#}",
+            e.version
+        );
+        assert!(
+            r["message"]
+                .to_string()
+                .contains("changed after the daemon started"),
+            "{}: {r:#}",
+            e.version
+        );
+    }
+}
