@@ -521,6 +521,7 @@ crate::on_engines!(
     live_config_conflict_with_flag,
     live_collect_then_check_snapshot_agrees,
     live_api_that_hangs_or_answers_garbage,
+    live_userland_proxy_path_edited,
 );
 
 /// Case 1: No flags, no config file: dockerd's defaults.
@@ -641,6 +642,24 @@ fn live_plain_tcp_listener(live: &Live, e: &Engine) {
         DaemonOpts::new()
             .engine(e)
             .args(["-H".to_string(), format!("tcp://127.0.0.1:{port}")]),
+    );
+    // Premise: the engine itself warns in /info, `WARNING` up to 25.x,
+    // `[DEPRECATION NOTICE]` from 26.0 (moby v26.0.0 daemon/info.go); the
+    // verdicts are the same on both.
+    let prefix = if e.release() >= (26, 0) {
+        "[DEPRECATION NOTICE]"
+    } else {
+        "WARNING"
+    };
+    let warnings = d.info()["Warnings"].clone();
+    let plain =
+        format!("{prefix}: API is accessible on http://127.0.0.1:{port} without encryption");
+    assert!(
+        warnings.as_array().is_some_and(|w| w
+            .iter()
+            .any(|x| x.as_str().is_some_and(|x| x.starts_with(&plain)))),
+        "/info Warnings of {}: {warnings}",
+        e.version
     );
     let report = check_pid(&d);
     assert_statuses(
@@ -882,6 +901,44 @@ fn live_config_conflict_with_flag(live: &Live, e: &Engine) {
         err.contains("specified both as a flag and in the configuration file"),
         "dockerd's own refusal: {err}"
     );
+}
+
+/// Case 10b: daemon.json edited after the start to name a userland proxy
+/// that does not exist. From 25.0 dockerd checks at start that an enabled
+/// proxy's path is an executable (moby v25.0.0 daemon/daemon_unix.go,
+/// `verifyUserlandProxyConfig`): 28.5 would not start, 20.10 starts (and
+/// fails only when a port is published). The one verdict that differs per
+/// engine is config-valid.
+fn live_userland_proxy_path_edited(live: &Live, e: &Engine) {
+    let checks_path = e.release() >= (25, 0);
+    let edited = "{\"userland-proxy-path\": \"/nonexistent/docker-proxy\"}\n";
+    let d = Daemon::start(live, DaemonOpts::new().engine(e).config("{}\n"));
+    d.write_config(edited);
+    let report = check_pid(&d);
+    let valid = if checks_path { "fail" } else { "pass" };
+    assert_statuses(&report, &with(&DEFAULTS, &[("daemon.config-valid", valid)]));
+    if checks_path {
+        let r = result(&report, "daemon.config-valid");
+        let text = format!("{} {}", r["message"], r["evidence"]);
+        assert!(
+            text.contains("userland-proxy-path") && text.contains("/nonexistent/docker-proxy"),
+            "config-valid names the key and the path: {r:#}"
+        );
+    }
+    drop(d);
+
+    // Premise: what the real engine does with that file.
+    let started = Daemon::try_start(live, DaemonOpts::new().engine(e).config(edited));
+    match (&started, checks_path) {
+        (Ok(_), false) => {}
+        (Err(err), true) => assert!(
+            err.contains("userland-proxy-path") || err.contains("/nonexistent/docker-proxy"),
+            "{}: its own refusal names the path: {err}",
+            e.version
+        ),
+        (Ok(_), true) => panic!("{} started with a missing userland proxy", e.version),
+        (Err(err), false) => panic!("{} refused a missing userland proxy: {err}", e.version),
+    }
 }
 
 // ---------------------------------------------------------------------------

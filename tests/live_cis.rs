@@ -188,12 +188,6 @@ const DAEMON_VERDICTS: [(&str, &str); 47] = [
     ("swarm.manual-review", "not_applicable"),
 ];
 
-/// The release line `(major, minor)` of an engine.
-fn line_of(e: &Engine) -> (u32, u32) {
-    let mut parts = e.version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
-}
-
 /// The verdicts without a subject that differ from 20.10's on `e`, each
 /// where the engine really differs.
 fn engine_changes(e: &Engine) -> Vec<(&'static str, &'static str)> {
@@ -202,10 +196,10 @@ fn engine_changes(e: &Engine) -> Vec<(&'static str, &'static str)> {
     // and v25.0.0 devicemapper (daemon/graphdriver/devmapper): a dockerd
     // without the driver refuses to start with it, so the CIS items that
     // forbid it do not apply (dockhard: not_applicable, "removed in 24.0/25.0").
-    if line_of(e) >= (24, 0) {
+    if e.release() >= (24, 0) {
         out.push(("daemon.storage-driver-aufs", "not_applicable"));
     }
-    if line_of(e) >= (25, 0) {
+    if e.release() >= (25, 0) {
         out.push(("daemon.storage-driver-devicemapper", "not_applicable"));
     }
     out
@@ -215,7 +209,7 @@ fn engine_changes(e: &Engine) -> Vec<(&'static str, &'static str)> {
 /// `builtin` from 23.0 (moby v23.0.0 daemon/info.go); the verdict is pass on
 /// both, its evidence names the engine's word.
 fn seccomp_builtin_name(e: &Engine) -> &'static str {
-    if line_of(e) >= (23, 0) {
+    if e.release() >= (23, 0) {
         "builtin"
     } else {
         "default"
@@ -545,7 +539,7 @@ crate::on_engines!(live_cis_no_new_privileges);
 /// v24.0.0 daemon/info.go), so on 28.5 its absence is a live `false`;
 /// 20.10 never lists it, so there only the configuration tells.
 fn live_cis_no_new_privileges(live: &Live, e: &Engine) {
-    let reports = line_of(e) >= (24, 0);
+    let reports = e.release() >= (24, 0);
     let listed = |d: &Daemon| {
         d.info()["SecurityOptions"]
             .to_string()

@@ -299,6 +299,16 @@ impl Engine {
                 .is_some_and(|rest| rest.starts_with('.'))
     }
 
+    /// Its release line as numbers (`28.5.2` gives `(28, 5)`), for the
+    /// tests' expectations of what a release does differently.
+    pub fn release(&self) -> (u32, u32) {
+        let mut parts = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    }
+
     /// The PATH dockerd runs with: the prefix, then `path` (the current PATH).
     pub fn path_with(&self, path: Option<&std::ffi::OsStr>) -> Result<std::ffi::OsString, String> {
         let rest: Vec<PathBuf> = path
