@@ -5,7 +5,16 @@
 //! (`scripts/test` installs them). Without them they print `SKIPPED`, or fail
 //! when `CI` is set. They run one at a time (see `support::live`).
 //!
-//! `harness_*` tests prove the harness itself and do not run dockhard.
+//! Every case that audits a daemon runs on the host's 20.10 and on the
+//! fetched 28.5 (`support::on_engines!`: `CASE::engine_20_10`,
+//! `CASE::engine_28_5`), against the same expected verdicts (`DEFAULTS`,
+//! `HARDENED`), changed only where an engine really differs, with the
+//! reason. A missing engine fails on CI and is a loud `SKIPPED` otherwise,
+//! never a pass.
+//!
+//! `harness_*` tests prove the harness itself and do not run dockhard; they
+//! run on the host's engine only (tests/live_engines.rs starts, uses and
+//! stops every engine).
 
 mod support;
 

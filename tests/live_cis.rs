@@ -3,6 +3,12 @@
 //! writable /etc, NET_ADMIN) beside a hardened one and a stopped one,
 //! audited with `dockhard check --pid PID --profile all`; every verdict
 //! asserted is checked against what the daemon itself says of the container.
+//!
+//! Every case runs on the host's 20.10 and on the fetched 28.5
+//! (`support::on_engines!`: `CASE::engine_20_10`, `CASE::engine_28_5`);
+//! the expected verdicts are one table, with the few an engine changes
+//! said (and sourced) where they differ. A missing engine fails on CI and
+//! is a loud `SKIPPED` otherwise, never a pass.
 
 mod support;
 
