@@ -5,13 +5,13 @@
 # Target: median <= TARGET_MS (50); exit 1 when it is missed, 2 on setup errors.
 # Needs root (it starts dockerd). Takes the live tests' lock (shared docker0).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 RUNS=${RUNS:-30}
 TARGET_MS=${TARGET_MS:-50}
 
-((RUNS >= 2)) || { echo "bench/check.sh: RUNS must be at least 2" >&2; exit 2; }
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
+((RUNS >= 2)) || { echo "scripts/bench/check.sh: RUNS must be at least 2" >&2; exit 2; }
+# shellcheck source=scripts/bench/lib.sh
+source scripts/bench/lib.sh
 start_dockerd
 
 echo "dockerd $("$DOCKERD" --version | sed 's/^Docker version //') pid $pid; $RUNS runs of: dockhard check --pid $pid --format json" >&2

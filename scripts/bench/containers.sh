@@ -11,13 +11,13 @@
 # 100x faster than docker-bench-security at 50. Exit 1 when the first is
 # missed, 2 on setup errors. Needs root; takes the live tests' lock.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 RUNS=${RUNS:-10}
 COUNTS=${COUNTS:-"0 50 200"}
 TARGET_MS=${TARGET_MS:-300}
 
-# shellcheck source=bench/lib.sh
-source bench/lib.sh
+# shellcheck source=scripts/bench/lib.sh
+source scripts/bench/lib.sh
 command -v docker >/dev/null || die "docker CLI not found"
 BUSYBOX=""
 for c in /bin/busybox /usr/bin/busybox; do [[ -x $c ]] && BUSYBOX=$c && break; done
