@@ -2,6 +2,8 @@
 
 use assert_cmd::Command;
 
+mod generated_docs;
+
 fn dockhard() -> Command {
     Command::cargo_bin("dockhard").unwrap()
 }
@@ -65,6 +67,64 @@ fn snapshot_of_another_version_is_refused() {
 fn help_exits_zero() {
     dockhard().arg("--help").assert().code(0);
     dockhard().args(["check", "--help"]).assert().code(0);
+}
+
+/// `dockhard [COMMAND...] --help` as the binary prints it, trailing blanks
+/// of each line trimmed (editors strip them from the doc).
+fn help_of(path: &[String]) -> String {
+    let out = dockhard().args(path).arg("--help").assert().code(0);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    text.lines()
+        .map(|l| l.trim_end().to_string() + "\n")
+        .collect()
+}
+
+/// The subcommands a help text lists under `Commands:`, `help` left out.
+fn commands_of(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.strip_prefix("  ")?.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every command's `--help`, depth first in the order `Commands:` lists them.
+fn usage_doc(path: Vec<String>, out: &mut String) {
+    let help = help_of(&path);
+    let name = std::iter::once("dockhard".to_string())
+        .chain(path.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    out.push_str(&format!("\n## `{name}`\n\n```text\n{help}```\n"));
+    for c in commands_of(&help) {
+        let mut sub = path.clone();
+        sub.push(c);
+        usage_doc(sub, out);
+    }
+}
+
+/// docs/usage.md shows the help of every command as the binary prints it:
+/// generated, never copied by hand (`DOCKHARD_BLESS=1` rewrites it).
+#[test]
+fn usage_doc_is_generated_from_the_help() {
+    let mut doc = String::new();
+    usage_doc(Vec::new(), &mut doc);
+    doc.push('\n');
+    for c in [
+        "check", "collect", "fix", "rules", "explain", "merge", "tls init",
+    ] {
+        assert!(doc.contains(&format!("## `dockhard {c}`")), "{c} missing");
+    }
+    generated_docs::check(
+        "docs/usage.md",
+        "<!-- usage:begin (generated from `dockhard COMMAND --help`; DOCKHARD_BLESS=1 cargo test --test cli usage_doc) -->",
+        "<!-- usage:end -->",
+        &doc,
+        "cargo test --test cli usage_doc",
+    );
 }
 
 /// A recorded live snapshot (benches/data) turned into a daemon that exited
