@@ -127,6 +127,88 @@ fn usage_doc_is_generated_from_the_help() {
     );
 }
 
+/// GitHub's anchor of a Markdown heading: lower case, punctuation dropped,
+/// spaces as `-`.
+fn anchor_of(heading: &str) -> String {
+    heading
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| {
+            if c == ' ' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+/// The anchors of a Markdown file's headings (outside code blocks).
+fn anchors_in(text: &str) -> Vec<String> {
+    let mut fence = false;
+    let mut v = Vec::new();
+    for l in text.lines() {
+        if l.starts_with("```") {
+            fence = !fence;
+        } else if !fence && l.starts_with('#') {
+            v.push(anchor_of(l.trim_start_matches('#').trim()));
+        }
+    }
+    v
+}
+
+/// Every relative link of the README and the docs names a file that exists
+/// and, with `#anchor`, a heading of that file: the docs moved out of the
+/// README, and a link must not point at where a section used to be.
+#[test]
+fn doc_links_resolve() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![
+        root.join("README.md"),
+        root.join("SECURITY.md"),
+        root.join("fuzz/README.md"),
+    ];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            files.push(p);
+        }
+    }
+    let mut checked = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let target = &rest[..rest.find(')').unwrap()];
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let dest = if path.is_empty() {
+                f.clone()
+            } else {
+                f.parent().unwrap().join(path)
+            };
+            assert!(
+                dest.exists(),
+                "{}: link {target}: no such file",
+                f.display()
+            );
+            if !anchor.is_empty() {
+                let text = std::fs::read_to_string(&dest).unwrap();
+                assert!(
+                    anchors_in(&text).iter().any(|a| a == anchor),
+                    "{}: link {target}: no such heading in {}",
+                    f.display(),
+                    dest.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} links checked");
+}
+
 /// A recorded live snapshot (benches/data) turned into a daemon that exited
 /// while it was being audited: no command line, /proc errors, no API.
 #[test]
