@@ -1,6 +1,6 @@
 //! In-process cost of the pure pipeline: model + rules + renderers over a
-//! snapshot (the I/O of `collect` is measured by bench/check.sh as whole
-//! process timings on a live daemon).
+//! snapshot (the I/O of `collect` is measured by scripts/bench/check.sh as
+//! whole-process timings on a live daemon).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;

@@ -392,7 +392,7 @@ impl Format {
 pub enum RulesFormat {
     Text,
     Json,
-    /// The README's rule table.
+    /// The rule table of docs/rules.md.
     Markdown,
 }
 

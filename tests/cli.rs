@@ -2,6 +2,8 @@
 
 use assert_cmd::Command;
 
+mod generated_docs;
+
 fn dockhard() -> Command {
     Command::cargo_bin("dockhard").unwrap()
 }
@@ -65,6 +67,146 @@ fn snapshot_of_another_version_is_refused() {
 fn help_exits_zero() {
     dockhard().arg("--help").assert().code(0);
     dockhard().args(["check", "--help"]).assert().code(0);
+}
+
+/// `dockhard [COMMAND...] --help` as the binary prints it, trailing blanks
+/// of each line trimmed (editors strip them from the doc).
+fn help_of(path: &[String]) -> String {
+    let out = dockhard().args(path).arg("--help").assert().code(0);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    text.lines()
+        .map(|l| l.trim_end().to_string() + "\n")
+        .collect()
+}
+
+/// The subcommands a help text lists under `Commands:`, `help` left out.
+fn commands_of(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.strip_prefix("  ")?.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every command's `--help`, depth first in the order `Commands:` lists them.
+fn usage_doc(path: Vec<String>, out: &mut String) {
+    let help = help_of(&path);
+    let name = std::iter::once("dockhard".to_string())
+        .chain(path.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    out.push_str(&format!("\n## `{name}`\n\n```text\n{help}```\n"));
+    for c in commands_of(&help) {
+        let mut sub = path.clone();
+        sub.push(c);
+        usage_doc(sub, out);
+    }
+}
+
+/// docs/usage.md shows the help of every command as the binary prints it:
+/// generated, never copied by hand (`DOCKHARD_BLESS=1` rewrites it).
+#[test]
+fn usage_doc_is_generated_from_the_help() {
+    let mut doc = String::new();
+    usage_doc(Vec::new(), &mut doc);
+    doc.push('\n');
+    for c in [
+        "check", "collect", "fix", "rules", "explain", "merge", "tls init",
+    ] {
+        assert!(doc.contains(&format!("## `dockhard {c}`")), "{c} missing");
+    }
+    generated_docs::check(
+        "docs/usage.md",
+        "<!-- usage:begin (generated from `dockhard COMMAND --help`; DOCKHARD_BLESS=1 cargo test --test cli usage_doc) -->",
+        "<!-- usage:end -->",
+        &doc,
+        "cargo test --test cli usage_doc",
+    );
+}
+
+/// GitHub's anchor of a Markdown heading: lower case, punctuation dropped,
+/// spaces as `-`.
+fn anchor_of(heading: &str) -> String {
+    heading
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| {
+            if c == ' ' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+/// The anchors of a Markdown file's headings (outside code blocks).
+fn anchors_in(text: &str) -> Vec<String> {
+    let mut fence = false;
+    let mut v = Vec::new();
+    for l in text.lines() {
+        if l.starts_with("```") {
+            fence = !fence;
+        } else if !fence && l.starts_with('#') {
+            v.push(anchor_of(l.trim_start_matches('#').trim()));
+        }
+    }
+    v
+}
+
+/// Every relative link of the README and the docs names a file that exists
+/// and, with `#anchor`, a heading of that file: the docs moved out of the
+/// README, and a link must not point at where a section used to be.
+#[test]
+fn doc_links_resolve() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![
+        root.join("README.md"),
+        root.join("SECURITY.md"),
+        root.join("fuzz/README.md"),
+    ];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            files.push(p);
+        }
+    }
+    let mut checked = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let target = &rest[..rest.find(')').unwrap()];
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let dest = if path.is_empty() {
+                f.clone()
+            } else {
+                f.parent().unwrap().join(path)
+            };
+            assert!(
+                dest.exists(),
+                "{}: link {target}: no such file",
+                f.display()
+            );
+            if !anchor.is_empty() {
+                let text = std::fs::read_to_string(&dest).unwrap();
+                assert!(
+                    anchors_in(&text).iter().any(|a| a == anchor),
+                    "{}: link {target}: no such heading in {}",
+                    f.display(),
+                    dest.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} links checked");
 }
 
 /// A recorded live snapshot (benches/data) turned into a daemon that exited

@@ -1,9 +1,14 @@
-//! Replays the committed fuzz corpus (`fuzz/corpus/TARGET/*`, the inputs
-//! libFuzzer kept for coverage, and `fuzz/regressions/TARGET/*`, inputs that
-//! once crashed a target) through the same target bodies on stable Rust, so
-//! CI exercises every parser on them without nightly.
+//! Replays the committed fuzz corpus (`fuzz/corpus/TARGET/*`, at most
+//! `CAP` inputs per target that `fuzz/select.py` picked from what libFuzzer
+//! kept for coverage, and `fuzz/regressions/TARGET/*`, inputs that once
+//! crashed a target) through the same target bodies on stable Rust, so CI
+//! exercises every parser on them without nightly. The full corpus lives
+//! out of git, in `fuzz/work/` (`fuzz/run.sh` rebuilds it).
 
 use std::path::Path;
+
+/// `fuzz/select.py --cap`: the committed corpus stays a few hundred files.
+const CAP: usize = 30;
 
 fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -35,6 +40,10 @@ fn every_target_has_a_fuzz_target_file_and_a_corpus() {
         assert!(
             n >= 3,
             "fuzz/corpus/{name} holds {n} inputs, expected a committed corpus"
+        );
+        assert!(
+            n <= CAP,
+            "fuzz/corpus/{name} holds {n} inputs, more than {CAP}: commit what `fuzz/select.py` picks, not the whole corpus"
         );
     }
     let targets = inputs(&root.join("fuzz_targets"));

@@ -1,7 +1,7 @@
 //! The Kubernetes manifests of `deploy/kubernetes/` validated offline with
 //! kubernetes-validate (its bundled schemas, strict: unknown fields are
 //! errors) against a fixed Kubernetes version, and the properties the
-//! README promises (read-only host mounts, --root /host, no re-run loop).
+//! docs/fleets.md promises (read-only host mounts, --root /host, no re-run loop).
 
 mod pytools;
 

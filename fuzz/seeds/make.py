@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""Writes the seed inputs of every fuzz target into fuzz/corpus/NAME/ from the
-fixture trees and a few hand-written cases. Run from the repository root;
-libFuzzer adds what it finds next to them (then `cargo fuzz cmin`)."""
-import glob, hashlib, os, subprocess
+"""Writes the seed inputs of every fuzz target into OUT/NAME/ (OUT: the first
+argument, default fuzz/work, the fuzzer's working corpus) from the fixture
+trees and a few hand-written cases. fuzz/run.sh runs it; libFuzzer adds what
+it finds next to them (then `cargo fuzz cmin`, then fuzz/select.py)."""
+import glob, hashlib, os, subprocess, sys
 
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+out = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(root, "fuzz", "work")
 os.chdir(root)
 hosts = "tests/fixtures/hosts"
 
 def put(target, data):
     if isinstance(data, str):
         data = data.encode()
-    d = f"fuzz/corpus/{target}"
+    d = os.path.join(out, target)
     os.makedirs(d, exist_ok=True)
     name = "seed-" + hashlib.sha1(data).hexdigest()[:16]
     with open(os.path.join(d, name), "wb") as f:

@@ -421,12 +421,12 @@ fn locations_count_characters_not_bytes() {
 }
 
 #[test]
-fn the_readme_example_parses() {
-    let readme = include_str!("../../README.md");
-    let section = &readme[readme.find("## Policy file").unwrap()..];
+fn the_documented_example_parses() {
+    let doc = include_str!("../../docs/policy.md");
+    let section = &doc[doc.find("# Policy file").unwrap()..];
     let start = section.find("```toml\n").unwrap() + "```toml\n".len();
     let text = &section[start..start + section[start..].find("```").unwrap()];
-    let p = parse("README.md", text).unwrap();
+    let p = parse("docs/policy.md", text).unwrap();
     assert_eq!(p.profile, Some(Profile::Cis));
     assert_eq!(p.waivers.len(), 1);
 }

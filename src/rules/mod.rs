@@ -1,6 +1,6 @@
 //! The rules. One file per rule: its metadata ([`RuleMeta`]) beside its
 //! check. [`RULES`] is the one list that drives `dockhard rules`,
-//! `dockhard explain`, the README's rule table and the audit itself.
+//! `dockhard explain`, the rule table of docs/rules.md and the audit itself.
 //!
 //! A check is pure: it sees one [`Ctx`] (a daemon's model, one view of its
 //! configuration, the snapshot) and returns an [`Outcome`]. Missing evidence
