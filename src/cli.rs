@@ -4,6 +4,7 @@ use crate::collect::{self, CollectOptions, Target};
 use crate::report::{self, Report};
 use crate::rules::{self, RULES, Severity, Status};
 use crate::snapshot::{SNAPSHOT_SCHEMA, Snapshot};
+use crate::tls_init;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -49,8 +50,36 @@ pub enum Command {
     /// TLS certificates for the remote API (`tls init DIR`).
     Tls {
         #[command(subcommand)]
-        command: crate::tls_init::TlsCommand,
+        command: TlsCommand,
     },
+}
+
+/// `dockhard tls ...`
+#[derive(Subcommand, Debug)]
+pub enum TlsCommand {
+    /// Generate a CA, a server and a client certificate for dockerd's
+    /// `--tlsverify` into DIR (ca.pem, ca-key.pem, server-cert.pem,
+    /// server-key.pem, cert.pem, key.pem).
+    Init(TlsInitArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TlsInitArgs {
+    /// Directory to write to (created with mode 0700 if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// A name the daemon is reached by: DNS name or IP address (repeatable,
+    /// at least one), e.g. `--san localhost --san 127.0.0.1 --san node1.example`.
+    #[arg(long = "san", value_name = "NAME|IP", required = true)]
+    pub sans: Vec<String>,
+    /// Validity of the server and client certificates, in days (the CA is
+    /// valid 3650 days, or as long as the certificates if that is longer).
+    #[arg(long, value_name = "N", default_value_t = tls_init::DEFAULT_LEAF_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(tls_init::MAX_DAYS)))]
+    pub days: u32,
+    /// Overwrite existing files (otherwise any existing target file is an error).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -460,7 +489,24 @@ fn run(cli: Cli) -> Result<i32, String> {
             )),
         },
         Command::Merge(a) => merge(a),
-        Command::Tls { command } => crate::tls_init::run(command),
+        Command::Tls { command } => tls(command),
+    }
+}
+
+/// `dockhard tls ...`: the instructions on standard output, warnings on
+/// standard error.
+fn tls(cmd: TlsCommand) -> Result<i32, String> {
+    match cmd {
+        TlsCommand::Init(a) => {
+            let text = tls_init::run(&a.dir, &a.sans, a.days, a.force, &mut |w| {
+                eprintln!("dockhard: warning: {w}")
+            })?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| format!("standard output: {e}"))?;
+            Ok(EXIT_OK)
+        }
     }
 }
 
@@ -583,7 +629,8 @@ fn collect_options(t: &TargetArgs, policy: &crate::policy::Policy) -> CollectOpt
 }
 
 fn fix(a: FixArgs) -> Result<i32, String> {
-    use crate::fix::{plan, run, spec::FixInputs};
+    use crate::fix::{plan, run};
+    use crate::rules::remedy::FixInputs;
     let policy = a.target.load_policy()?;
     let copts = collect_options(&a.target, &policy);
     let (backup_root, lock_path) = run::default_paths(a.target.root.as_deref());

@@ -7,7 +7,6 @@
 //! when all six are written are they renamed into place, so a failure leaves
 //! the old set untouched. Private keys are never printed.
 
-use clap::{Args, Subcommand};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
@@ -41,34 +40,6 @@ pub const FILES: [(&str, &str, u32); 6] = [
     ("cert.pem", "client certificate", 0o444),
     ("key.pem", "client private key", 0o400),
 ];
-
-/// `dockhard tls ...`
-#[derive(Subcommand, Debug)]
-pub enum TlsCommand {
-    /// Generate a CA, a server and a client certificate for dockerd's
-    /// `--tlsverify` into DIR (ca.pem, ca-key.pem, server-cert.pem,
-    /// server-key.pem, cert.pem, key.pem).
-    Init(TlsInitArgs),
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct TlsInitArgs {
-    /// Directory to write to (created with mode 0700 if missing).
-    #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
-    /// A name the daemon is reached by: DNS name or IP address (repeatable,
-    /// at least one), e.g. `--san localhost --san 127.0.0.1 --san node1.example`.
-    #[arg(long = "san", value_name = "NAME|IP", required = true)]
-    pub sans: Vec<String>,
-    /// Validity of the server and client certificates, in days (the CA is
-    /// valid 3650 days, or as long as the certificates if that is longer).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_LEAF_DAYS,
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_DAYS)))]
-    pub days: u32,
-    /// Overwrite existing files (otherwise any existing target file is an error).
-    #[arg(long)]
-    pub force: bool,
-}
 
 /// A subject alternative name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -421,26 +392,25 @@ pub fn instructions(dir: &Path, spec: &Spec) -> String {
 // I/O
 // ---------------------------------------------------------------------------
 
-/// Run `dockhard tls ...`; returns the exit code.
-pub fn run(cmd: TlsCommand) -> Result<i32, String> {
-    match cmd {
-        TlsCommand::Init(a) => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()
-                .and_then(|d| i64::try_from(d.as_secs()).ok())
-                .ok_or("the system clock is before 1970")?;
-            let sans = parse_sans(&a.sans)?;
-            let spec = Spec::new(sans, a.days, now);
-            let dir = init(&a.dir, &spec, a.force)?;
-            let text = instructions(&dir, &spec);
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| format!("standard output: {e}"))?;
-            Ok(crate::cli::EXIT_OK)
-        }
-    }
+/// `dockhard tls init`: read the clock, check the names, write the six
+/// files into `dir`; returns the instructions to show (the caller prints
+/// them). Warnings go to `warn` as they arise.
+pub fn run(
+    dir: &Path,
+    sans: &[String],
+    days: u32,
+    force: bool,
+    warn: &mut dyn FnMut(&str),
+) -> Result<String, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .ok_or("the system clock is before 1970")?;
+    let sans = parse_sans(sans)?;
+    let spec = Spec::new(sans, days, now);
+    let dir = init(dir, &spec, force, warn)?;
+    Ok(instructions(&dir, &spec))
 }
 
 fn is_root() -> bool {
@@ -450,7 +420,7 @@ fn is_root() -> bool {
 
 /// Create `dir` with mode 0700 if missing (its parents as usual); refuse a
 /// symbolic link or a non-directory. Returns the absolute path.
-fn prepare_dir(dir: &Path) -> Result<PathBuf, String> {
+fn prepare_dir(dir: &Path, warn: &mut dyn FnMut(&str)) -> Result<PathBuf, String> {
     let shown = dir.display();
     match fs::symlink_metadata(dir) {
         Ok(m) if m.file_type().is_symlink() => {
@@ -461,11 +431,11 @@ fn prepare_dir(dir: &Path) -> Result<PathBuf, String> {
         Ok(m) if !m.is_dir() => return Err(format!("{shown} exists and is not a directory")),
         Ok(m) => {
             if m.mode() & 0o022 != 0 {
-                eprintln!(
-                    "dockhard: warning: {shown} is writable by group or others (mode {:04o}): \
+                warn(&format!(
+                    "{shown} is writable by group or others (mode {:04o}): \
                      others could replace the certificates",
                     m.mode() & 0o7777
-                );
+                ));
             }
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -592,8 +562,14 @@ fn write_all(dir: &Path, material: &Material) -> Result<(), String> {
 }
 
 /// Generate and write the six files into `dir`; returns its absolute path.
-pub fn init(dir: &Path, spec: &Spec, force: bool) -> Result<PathBuf, String> {
-    let dir = prepare_dir(dir)?;
+/// Warnings (a directory others may write) go to `warn`.
+pub fn init(
+    dir: &Path,
+    spec: &Spec,
+    force: bool,
+    warn: &mut dyn FnMut(&str),
+) -> Result<PathBuf, String> {
+    let dir = prepare_dir(dir, warn)?;
     check_targets(&dir, force)?;
     let material = build(spec)?;
     write_all(&dir, &material)?;

@@ -11,12 +11,12 @@
 //! start when an option is a flag and a daemon.json key.
 
 use super::json_edit;
-use super::spec::{Change, FixCx, FixInputs, FixSpec, Hazard};
 use super::unit_edit::{self, DROPIN_NAME, WordEdit};
 use crate::model::config::argv::{FlagUse, parse_args, parse_bool};
 use crate::model::config::{Effective, options};
 use crate::model::daemon::{self, DaemonModel, View};
 use crate::model::{ArgWord, ProblemLevel, Source, Want};
+use crate::rules::remedy::{Change, FixCx, FixInputs, FixSpec, Hazard};
 use crate::rules::{RULES, Rule, Status};
 use crate::snapshot::{DirEvidence, FileEvidence, FileKind, FileMeta, Snapshot};
 use serde::Serialize;

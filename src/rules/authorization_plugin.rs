@@ -91,8 +91,8 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     out
 }
 
-fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
-    use crate::fix::spec::{Change, FixSpec, Hazard, exists};
+fn fix(cx: &crate::rules::remedy::FixCx<'_>) -> Result<crate::rules::remedy::FixSpec, String> {
+    use crate::rules::remedy::{Change, FixSpec, Hazard, exists};
     let name = cx
         .inputs
         .authz_plugin

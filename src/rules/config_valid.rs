@@ -36,9 +36,9 @@ const SUCCESSORS: &[(&str, &str)] = &[("graph", "data-root")];
 /// Remove the daemon.json keys the next start's engine refuses because of
 /// the release (removed, refused by name, or ignored): the upgrade fix.
 /// Other start failures (typos, conflicts, bad values) are not guessed at.
-fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
-    use crate::fix::spec::{Change, FixSpec, Hazard};
+fn fix(cx: &crate::rules::remedy::FixCx<'_>) -> Result<crate::rules::remedy::FixSpec, String> {
     use crate::model::config::options::{self, Life};
+    use crate::rules::remedy::{Change, FixSpec, Hazard};
     let engine = cx.next.context.engine;
     let path = &cx.next.config_path.path;
     let Some(text) = cx.snap.text(path) else {

@@ -33,8 +33,8 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     }
 }
 
-fn fix(_cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
-    Ok(crate::fix::spec::FixSpec::set(
+fn fix(_cx: &crate::rules::remedy::FixCx<'_>) -> Result<crate::rules::remedy::FixSpec, String> {
+    Ok(crate::rules::remedy::FixSpec::set(
         "experimental",
         serde_json::Value::Bool(false),
     ))

@@ -35,8 +35,8 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     }
 }
 
-fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
-    use crate::fix::spec::{FixSpec, Hazard};
+fn fix(cx: &crate::rules::remedy::FixCx<'_>) -> Result<crate::rules::remedy::FixSpec, String> {
+    use crate::rules::remedy::{FixSpec, Hazard};
     let mut spec = FixSpec::set("icc", serde_json::Value::Bool(false));
     if !cx.next.bool(keys::IPTABLES).0 {
         spec.hazards.push(Hazard::warning(

@@ -45,8 +45,8 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     }
 }
 
-fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
-    use crate::fix::spec::{FixSpec, Hazard};
+fn fix(cx: &crate::rules::remedy::FixCx<'_>) -> Result<crate::rules::remedy::FixSpec, String> {
+    use crate::rules::remedy::{FixSpec, Hazard};
     let mut spec = FixSpec::set("live-restore", serde_json::Value::Bool(true));
     let swarm = cx
         .daemon

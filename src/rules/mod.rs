@@ -31,6 +31,7 @@ mod iptables;
 mod live_restore;
 mod log_level;
 mod no_new_privileges;
+pub mod remedy;
 mod remote_api_auth;
 mod remote_api_tls;
 mod remote_logging;
@@ -148,7 +149,7 @@ pub struct Rule {
     pub meta: RuleMeta,
     pub check: Check,
     /// How `dockhard fix` fixes it (`None`: by hand only).
-    pub fix: Option<crate::fix::spec::FixFn>,
+    pub fix: Option<remedy::FixFn>,
 }
 
 /// How a rule is decided, and over what.

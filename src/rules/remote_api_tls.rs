@@ -191,9 +191,9 @@ fn check(cx: &Ctx<'_>) -> Outcome {
 /// the certificate files given by --tls-ca/--tls-cert/--tls-key. Listeners
 /// are never removed.
 pub(crate) fn tls_fix(
-    cx: &crate::fix::spec::FixCx<'_>,
-) -> Result<crate::fix::spec::FixSpec, String> {
-    use crate::fix::spec::{Change, FixSpec, Hazard, exists};
+    cx: &crate::rules::remedy::FixCx<'_>,
+) -> Result<crate::rules::remedy::FixSpec, String> {
+    use crate::rules::remedy::{Change, FixSpec, Hazard, exists};
     let i = cx.inputs;
     let (Some(ca), Some(cert), Some(key)) = (&i.tls_ca, &i.tls_cert, &i.tls_key) else {
         return Err(

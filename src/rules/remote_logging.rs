@@ -52,8 +52,8 @@ fn check(cx: &Ctx<'_>) -> Outcome {
 /// refuses to start with them and another driver.
 pub const JSON_FILE_ONLY_OPTS: &[&str] = &["max-size", "max-file", "compress"];
 
-fn fix(cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
-    use crate::fix::spec::{Change, FixSpec, Hazard, exists};
+fn fix(cx: &crate::rules::remedy::FixCx<'_>) -> Result<crate::rules::remedy::FixSpec, String> {
+    use crate::rules::remedy::{Change, FixSpec, Hazard, exists};
     let mut spec = FixSpec::set("log-driver", serde_json::Value::String("syslog".into()));
     let opts = cx.next.map(keys::LOG_OPTS);
     for k in JSON_FILE_ONLY_OPTS {

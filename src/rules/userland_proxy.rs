@@ -32,9 +32,10 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     }
 }
 
-fn fix(_cx: &crate::fix::spec::FixCx<'_>) -> Result<crate::fix::spec::FixSpec, String> {
-    let mut spec = crate::fix::spec::FixSpec::set("userland-proxy", serde_json::Value::Bool(false));
-    spec.hazards.push(crate::fix::spec::Hazard::warning(
+fn fix(_cx: &crate::rules::remedy::FixCx<'_>) -> Result<crate::rules::remedy::FixSpec, String> {
+    let mut spec =
+        crate::rules::remedy::FixSpec::set("userland-proxy", serde_json::Value::Bool(false));
+    spec.hazards.push(crate::rules::remedy::Hazard::warning(
         "published ports are then served by iptables NAT only: connections to a published port from the host itself via 127.0.0.1 need the kernel's route_localnet (set by dockerd)",
     ));
     Ok(spec)

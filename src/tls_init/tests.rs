@@ -512,7 +512,7 @@ fn init_writes_modes_and_refuses_existing() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("sub/certs");
     let s = spec(10);
-    let abs = init(&dir, &s, false).unwrap();
+    let abs = init(&dir, &s, false, &mut |_| {}).unwrap();
     assert!(abs.is_absolute());
     assert_eq!(mode(&dir), 0o700);
     // SAFETY: geteuid has no preconditions.
@@ -526,13 +526,13 @@ fn init_writes_modes_and_refuses_existing() {
     let before = fs::read_to_string(dir.join("ca.pem")).unwrap();
     // Refused without --force, naming the file; nothing changed.
     fs::remove_file(dir.join("cert.pem")).unwrap();
-    let e = init(&dir, &s, false).unwrap_err();
+    let e = init(&dir, &s, false, &mut |_| {}).unwrap_err();
     assert!(e.contains("ca.pem") && e.contains("--force"), "{e}");
     assert!(!e.contains("/cert.pem"), "cert.pem does not exist: {e}");
     assert!(e.contains("/key.pem"), "{e}");
     assert_eq!(fs::read_to_string(dir.join("ca.pem")).unwrap(), before);
     // --force replaces everything.
-    init(&dir, &s, true).unwrap();
+    init(&dir, &s, true, &mut |_| {}).unwrap();
     assert_ne!(fs::read_to_string(dir.join("ca.pem")).unwrap(), before);
     assert_eq!(mode(&dir.join("cert.pem")), 0o444);
     assert_eq!(fs::read_dir(&dir).unwrap().count(), FILES.len());
@@ -546,9 +546,13 @@ fn init_refuses_links_and_non_files() {
     let link = tmp.path().join("link");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let s = spec(1);
-    assert!(init(&link, &s, true).unwrap_err().contains("symbolic link"));
+    assert!(
+        init(&link, &s, true, &mut |_| {})
+            .unwrap_err()
+            .contains("symbolic link")
+    );
     std::os::unix::fs::symlink("/etc/passwd", real.join("key.pem")).unwrap();
-    let e = init(&real, &s, true).unwrap_err();
+    let e = init(&real, &s, true, &mut |_| {}).unwrap_err();
     assert!(
         e.contains("key.pem") && e.contains("not a regular file"),
         "{e}"
@@ -557,7 +561,7 @@ fn init_refuses_links_and_non_files() {
     let file = tmp.path().join("file");
     fs::write(&file, "").unwrap();
     assert!(
-        init(&file, &s, true)
+        init(&file, &s, true, &mut |_| {})
             .unwrap_err()
             .contains("not a directory")
     );

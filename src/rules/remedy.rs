@@ -1,10 +1,13 @@
-//! What a rule's fix asks for, in daemon.json terms: [`FixSpec`]. Pure.
+//! The remedy vocabulary: what a rule's fix asks for, in daemon.json
+//! terms ([`FixSpec`]). Pure, and below the rules: rules name their fix in
+//! these words, and `dockhard fix` (the `fix` command layer, above the
+//! audit) plans and writes it.
 //!
 //! A rule's `fix` function sees a [`FixCx`] (the daemon's model, the
 //! configuration of its next start, the snapshot, the user's inputs) and
 //! returns the option changes that make it pass, with the hazards found.
 //! Where each change is written (daemon.json, a drop-in, the unit, an
-//! EnvironmentFile) is decided by [`super::plan`], not by the rule.
+//! EnvironmentFile) is decided by the fix planner (`fix::plan`), not by the rule.
 
 use crate::model::config::Effective;
 use crate::model::daemon::DaemonModel;
