@@ -1,5 +1,7 @@
-//! The rules. One file per rule: its metadata ([`RuleMeta`]) beside its
-//! check. [`RULES`] is the one list that drives `dockhard rules`,
+//! The rules. One folder per section (`daemon/`, `host/`, `files/`,
+//! `images/`, `containers/`, `swarm/`), one file per rule: its metadata
+//! ([`RuleMeta`]) beside its check. A rule's fix is said in the words of
+//! [`remedy`]. [`RULES`] is the one list that drives `dockhard rules`,
 //! `dockhard explain`, the rule table of docs/rules.md and the audit itself.
 //!
 //! A check is pure: it sees one [`Ctx`] (a daemon's model, one view of its
@@ -16,33 +18,11 @@ use std::fmt;
 
 pub use cis::CisVersion;
 
-mod authorization_plugin;
-mod base_device_size;
-mod cgroup_parent;
 pub mod cis;
-mod config_valid;
-mod daemon_helpers;
-mod default_ulimits;
-mod experimental;
-mod host_dedicated;
-mod icc;
-mod insecure_registries;
-mod iptables;
-mod live_restore;
-mod log_level;
-mod no_new_privileges;
 pub mod remedy;
-mod remote_api_auth;
-mod remote_api_tls;
-mod remote_logging;
-mod rootless;
-mod seccomp_profile;
-mod storage_driver_aufs;
-mod storage_driver_devicemapper;
-mod userland_proxy;
-mod userns_remap;
 
 mod containers;
+mod daemon;
 mod files;
 mod host;
 mod images;
@@ -52,34 +32,34 @@ pub(crate) mod testing;
 
 /// Every rule, in report order.
 pub static RULES: &[Rule] = &[
-    icc::RULE,
-    remote_api_auth::RULE,
-    userland_proxy::RULE,
-    userns_remap::RULE,
-    authorization_plugin::RULE,
-    remote_logging::RULE,
-    live_restore::RULE,
-    remote_api_tls::RULE,
-    experimental::RULE,
-    config_valid::RULE,
-    host_dedicated::RULE,
+    daemon::icc::RULE,
+    daemon::remote_api_auth::RULE,
+    daemon::userland_proxy::RULE,
+    daemon::userns_remap::RULE,
+    daemon::authorization_plugin::RULE,
+    daemon::remote_logging::RULE,
+    daemon::live_restore::RULE,
+    daemon::remote_api_tls::RULE,
+    daemon::experimental::RULE,
+    daemon::config_valid::RULE,
+    host::dedicated::RULE,
     // Section 1: the host (host.*).
     host::data_root_partition::RULE,
     host::docker_group::RULE,
     host::audit_rules::RULE,
     host::docker_version::RULE,
     // Section 2: the daemon (daemon.*), beyond the guide.
-    rootless::RULE,
-    log_level::RULE,
-    iptables::RULE,
-    insecure_registries::RULE,
-    storage_driver_aufs::RULE,
-    storage_driver_devicemapper::RULE,
-    default_ulimits::RULE,
-    cgroup_parent::RULE,
-    base_device_size::RULE,
-    no_new_privileges::RULE,
-    seccomp_profile::RULE,
+    daemon::rootless::RULE,
+    daemon::log_level::RULE,
+    daemon::iptables::RULE,
+    daemon::insecure_registries::RULE,
+    daemon::storage_driver_aufs::RULE,
+    daemon::storage_driver_devicemapper::RULE,
+    daemon::default_ulimits::RULE,
+    daemon::cgroup_parent::RULE,
+    daemon::base_device_size::RULE,
+    daemon::no_new_privileges::RULE,
+    daemon::seccomp_profile::RULE,
     // Section 3: files (files.*).
     files::docker_service::RULE,
     files::docker_socket_unit::RULE,

@@ -2,6 +2,7 @@
 
 pub mod audit_rules;
 pub mod data_root_partition;
+pub mod dedicated;
 pub mod docker_group;
 pub mod docker_version;
 

@@ -1,5 +1,5 @@
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
 use crate::model::config::keys;
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {

@@ -1,12 +1,12 @@
 //! CIS Docker Benchmark v1.8.0 2.7: the devicemapper storage driver is not
 //! used. The item is new in v1.8.0: it has no v1.6.0 id (metadata
-//! `"1.8:2.7"`, see [`super::cis`]).
+//! `"1.8:2.7"`, see [`crate::rules::cis`]).
 
-use super::daemon_helpers::verdict;
+use super::helpers::verdict;
 use super::storage_driver_aufs::explicit;
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
 use crate::model::config::keys;
 use crate::model::{Evidence, Source};
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
 
 const DRIVER: &str = "devicemapper";
 
@@ -51,7 +51,7 @@ fn judge(driver: &str, e: Vec<Evidence>, w: Vec<String>) -> Outcome {
 
 fn check(cx: &Ctx<'_>) -> Outcome {
     // Engines that cannot run devicemapper at all (removed in 25.0).
-    if let Some(o) = super::daemon_helpers::removed_storage_driver(cx, "devicemapper") {
+    if let Some(o) = super::helpers::removed_storage_driver(cx, "devicemapper") {
         return o;
     }
     let live = cx

@@ -1,6 +1,6 @@
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 use crate::model::ProblemLevel;
 use crate::model::config::keys;
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {

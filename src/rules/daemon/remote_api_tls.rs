@@ -1,7 +1,7 @@
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
 use crate::model::certs::parse_pem_certs;
 use crate::model::daemon::fmt_addr;
 use crate::model::{Evidence, Source};
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
 
 /// A certificate expiring within this many seconds passes with a warning.
 const EXPIRY_WARNING_SECS: i64 = 30 * 24 * 3600;

@@ -1,8 +1,8 @@
 //! Helpers shared by the section 2 daemon rules.
 
-use super::{Ctx, Outcome, live_or_config};
 use crate::model::Evidence;
 use crate::model::config::{Effective, Key};
+use crate::rules::{Ctx, Outcome, live_or_config};
 
 /// A verdict from a judged value: pass or fail with its evidence and warnings.
 pub(crate) fn verdict(

@@ -1,6 +1,6 @@
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
 use crate::model::daemon::fmt_addr;
 use crate::model::{Evidence, Source};
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
 use crate::snapshot::{ProbeEvidence, ProbeOutcome};
 
 pub const RULE: Rule = Rule {

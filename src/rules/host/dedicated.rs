@@ -1,6 +1,6 @@
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 use crate::model::daemon::fmt_addr;
 use crate::model::{Evidence, Source};
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 /// Processes that belong to the container engine itself.
 const ENGINE: &[&str] = &["dockerd", "docker-proxy", "containerd", "rootlesskit"];

@@ -1,5 +1,5 @@
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 use crate::model::config::keys;
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {

@@ -1,5 +1,5 @@
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, is_running};
 use crate::model::{Evidence, Source};
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, is_running};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {

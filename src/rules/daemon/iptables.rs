@@ -1,6 +1,6 @@
-use super::daemon_helpers::bool_rule;
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
+use super::helpers::bool_rule;
 use crate::model::config::keys;
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {

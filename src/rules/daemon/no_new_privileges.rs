@@ -1,7 +1,7 @@
-use super::daemon_helpers::verdict;
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
+use super::helpers::verdict;
 use crate::model::Evidence;
 use crate::model::config::keys;
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {

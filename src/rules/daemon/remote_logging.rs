@@ -1,5 +1,5 @@
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 use crate::model::config::keys;
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, live_or_config};
 
 /// Drivers that keep logs only on the host (or nowhere).
 const LOCAL_DRIVERS: &[&str] = &["json-file", "local", "none"];

@@ -1,6 +1,6 @@
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
 use crate::model::config::keys;
 use crate::model::{Evidence, Source};
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {

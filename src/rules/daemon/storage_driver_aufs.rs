@@ -1,8 +1,8 @@
-use super::daemon_helpers::{string_set, verdict};
-use super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
+use super::helpers::{string_set, verdict};
 use crate::model::config::Effective;
 use crate::model::config::keys;
 use crate::model::{Evidence, Source};
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -58,7 +58,7 @@ fn judge(driver: &str, e: Vec<Evidence>, w: Vec<String>) -> Outcome {
 }
 
 fn check(cx: &Ctx<'_>) -> Outcome {
-    if let Some(o) = super::daemon_helpers::removed_storage_driver(cx, "aufs") {
+    if let Some(o) = super::helpers::removed_storage_driver(cx, "aufs") {
         return o;
     }
     let live = cx
