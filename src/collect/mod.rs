@@ -523,6 +523,9 @@ pub fn now() -> (i64, String) {
 pub use crate::timefmt::rfc3339;
 
 #[cfg(test)]
+mod systemd_trees;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
