@@ -2,7 +2,12 @@
 //! configuration it really runs with.
 //!
 //! collect (all I/O) -> [`snapshot::Snapshot`] -> [`model`] (pure dockerd
-//! semantics) -> [`rules`] (pure checks) -> [`report`] (renderers).
+//! semantics) -> [`rules`] (pure checks; their fixes said in
+//! [`rules::remedy`]) -> [`audit`] -> [`report`] (renderers). [`fix`] is a
+//! command above the audit; [`cli`] is the edge. One inversion: collect
+//! asks the model which paths it wants until nothing new is wanted.
+//! `rules`, `model` and `parse` import nothing from `fix`, `collect`,
+//! `report` or `cli` (held by the test in `src/layers.rs`).
 
 pub mod audit;
 pub mod cli;
@@ -10,6 +15,8 @@ pub mod collect;
 pub mod fix;
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(test)]
+mod layers;
 pub mod model;
 pub mod parse;
 pub mod policy;
