@@ -1,3 +1,4 @@
+use super::order::permutations;
 use super::*;
 use crate::collect::{CollectOptions, Target};
 use std::time::Duration;
