@@ -1,7 +1,7 @@
 //! The command line. One clap definition drives parsing and `--help`.
 
 use crate::collect::{self, CollectOptions, Target};
-use crate::report::{self, Report};
+use crate::report::{self, Format, Report};
 use crate::rules::{self, RULES, Severity, Status};
 use crate::snapshot::{SNAPSHOT_SCHEMA, Snapshot};
 use crate::tls_init;
@@ -394,30 +394,6 @@ pub struct RulesArgs {
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Json,
-    /// SARIF 2.1.0 (code scanning).
-    Sarif,
-    /// JUnit XML (CI test reports).
-    Junit,
-    /// One self-contained HTML page.
-    Html,
-}
-
-impl Format {
-    pub fn report_format(self) -> report::Format {
-        match self {
-            Format::Text => report::Format::Text,
-            Format::Json => report::Format::Json,
-            Format::Sarif => report::Format::Sarif,
-            Format::Junit => report::Format::Junit,
-            Format::Html => report::Format::Html,
-        }
-    }
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RulesFormat {
     Text,
     Json,
@@ -730,7 +706,7 @@ fn check(a: CheckArgs) -> Result<i32, String> {
     // Standard output (or --output) gets --format as well: the text report
     // in a CI log beside the files of --output-dir.
     let color = a.format == Format::Text && color_wanted(a.output.as_deref());
-    let text = report::render(&report, a.format.report_format(), color);
+    let text = report::render(&report, a.format, color);
     write_output(a.output.as_deref(), &text)?;
     Ok(exit_code(&report, threshold))
 }

@@ -17,13 +17,17 @@ pub mod sample;
 pub mod sarif;
 pub mod text;
 
-/// The output formats; every one renders the same [`Report`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The output formats; every one renders the same [`Report`]. Also the
+/// values of `check --format` (the variants' docs are its help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
+    /// SARIF 2.1.0 (code scanning).
     Sarif,
+    /// JUnit XML (CI test reports).
     Junit,
+    /// One self-contained HTML page.
     Html,
 }
 
