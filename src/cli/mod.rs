@@ -1,14 +1,23 @@
 //! The command line. One clap definition drives parsing and `--help`.
+//!
+//! Here: the clap types and the commands; `files` (snapshots and reports
+//! read with a cap, output written), `rules_text` (`rules` and `explain`).
 
 use crate::collect::{self, CollectOptions, Target};
 use crate::report::{self, Format, Report};
-use crate::rules::{self, RULES, Severity, Status};
-use crate::snapshot::{SNAPSHOT_SCHEMA, Snapshot};
+use crate::rules::{self, Severity, Status};
+use crate::snapshot::Snapshot;
 use crate::tls_init;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+mod files;
+mod rules_text;
+pub use files::{parse_report, parse_snapshot, read_report, read_snapshot};
+use files::{write_output, write_output_mode};
+pub use rules_text::{explain, render_rules};
 
 /// Exit code: nothing at or above the failure threshold.
 pub const EXIT_OK: i32 = 0;
@@ -508,79 +517,10 @@ fn merge(a: MergeArgs) -> Result<i32, String> {
     })
 }
 
-/// Read a JSON report written by `dockhard check --format json`.
-pub fn read_report(path: &Path) -> Result<Report, String> {
-    let bytes = read_bounded(path, "report")?;
-    parse_report(&path.display().to_string(), &bytes)
-}
-
-/// A JSON report from its bytes; `name` (the file) starts every error.
-pub fn parse_report(name: &str, bytes: &[u8]) -> Result<Report, String> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| format!("{name}: not a dockhard JSON report: {e}"))?;
-    match value.get("schema").and_then(|s| s.as_str()) {
-        Some(s) if report::schema_supported(s) => {}
-        Some(other) => {
-            return Err(format!(
-                "{name}: schema `{other}` is not a dockhard report (expected `{}`)",
-                report::REPORT_SCHEMA
-            ));
-        }
-        None => {
-            return Err(format!(
-                "{name}: not a dockhard report (no `schema`; expected `{}`)",
-                report::REPORT_SCHEMA
-            ));
-        }
-    }
-    serde_json::from_value(value).map_err(|e| format!("{name}: not a dockhard report: {e}"))
-}
-
 fn gather(t: &TargetArgs, policy: &crate::policy::Policy) -> Result<Snapshot, String> {
     let mut snap = collect::collect(&collect_options(t, policy)).map_err(|e| e.to_string())?;
     if t.engine_version.is_some() {
         snap.engine_version = t.engine_version.clone();
-    }
-    Ok(snap)
-}
-
-/// Largest snapshot `check --snapshot` reads.
-const MAX_SNAPSHOT_BYTES: u64 = 512 << 20;
-
-/// The bytes of FILE, at most [`MAX_SNAPSHOT_BYTES`]: `what` names what it
-/// should be in the error.
-fn read_bounded(path: &Path, what: &str) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    f.take(MAX_SNAPSHOT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if bytes.len() as u64 > MAX_SNAPSHOT_BYTES {
-        return Err(format!(
-            "{}: larger than {} MiB, not a dockhard {what}",
-            path.display(),
-            MAX_SNAPSHOT_BYTES >> 20
-        ));
-    }
-    Ok(bytes)
-}
-
-/// Read a snapshot written by `dockhard collect`.
-pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
-    let bytes = read_bounded(path, "snapshot")?;
-    parse_snapshot(&path.display().to_string(), &bytes)
-}
-
-/// A snapshot from its bytes; `name` (the file) starts every error.
-pub fn parse_snapshot(name: &str, bytes: &[u8]) -> Result<Snapshot, String> {
-    let snap: Snapshot = serde_json::from_slice(bytes)
-        .map_err(|e| format!("{name}: not a dockhard snapshot: {e}"))?;
-    if snap.schema != SNAPSHOT_SCHEMA {
-        return Err(format!(
-            "{name}: snapshot schema `{}` is not supported (expected `{SNAPSHOT_SCHEMA}`)",
-            snap.schema
-        ));
     }
     Ok(snap)
 }
@@ -739,267 +679,5 @@ fn color_wanted(output: Option<&Path>) -> bool {
         && std::io::stdout().is_terminal()
 }
 
-/// Write to FILE atomically (temporary file, then rename), or to stdout.
-/// Reports are written 0644; see [`write_file`].
-fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
-    write_output_mode(path, text, 0o644)
-}
-
-/// Like [`write_output`] with the mode of a new FILE (0600 for a snapshot:
-/// it holds the configuration files verbatim).
-fn write_output_mode(path: Option<&Path>, text: &str, mode: u32) -> Result<(), String> {
-    match path {
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| format!("standard output: {e}"))
-        }
-        Some(p) if p.as_os_str() == "-" => write_output_mode(None, text, mode),
-        Some(p) => write_file(p, text, mode),
-    }
-}
-
-/// The temporary file is new (`O_CREAT|O_EXCL|O_NOFOLLOW`, a name no one
-/// can have prepared: pid and a counter), so a symbolic link planted in a
-/// shared directory such as /tmp is never followed; it is renamed over
-/// FILE (which replaces a link at FILE rather than writing through it).
-fn write_file(p: &Path, text: &str, mode: u32) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = p
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = p
-        .file_name()
-        .ok_or_else(|| format!("{}: not a file name", p.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.dockhard-{}-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let res = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
-        })
-        .and_then(|_| std::fs::rename(&tmp, p));
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(format!("{}: {e}", p.display()));
-    }
-    Ok(())
-}
-
-/// `ids` joined, or `-`.
-fn cis_list(ids: &[String]) -> String {
-    if ids.is_empty() {
-        "-".to_string()
-    } else {
-        ids.join(", ")
-    }
-}
-
-/// `dockhard rules` in the given format, with the CIS ids of `cis`.
-pub fn render_rules(format: RulesFormat, cis: rules::CisVersion) -> String {
-    match format {
-        RulesFormat::Json => {
-            let metas: Vec<serde_json::Value> = RULES
-                .iter()
-                .map(|r| {
-                    let mut v = serde_json::to_value(r.meta).unwrap_or_default();
-                    if let Some(o) = v.as_object_mut() {
-                        o.insert("cis".into(), serde_json::json!(r.meta.cis_ids(cis)));
-                        o.insert("cis_version".into(), serde_json::json!(cis));
-                    }
-                    v
-                })
-                .collect();
-            let mut s = serde_json::to_string_pretty(&metas).unwrap_or_default();
-            s.push('\n');
-            s
-        }
-        RulesFormat::Text => {
-            // The CIS ids last: a few rules have many.
-            let w = RULES.iter().map(|r| r.meta.id.len()).max().unwrap_or(0);
-            let tw = RULES.iter().map(|r| r.meta.title.len()).max().unwrap_or(0);
-            let mut s = format!(
-                "{:<w$}  {:<8}  {:<4}  {:<tw$}  CIS {}\n",
-                "RULE",
-                "SEVERITY",
-                "SEED",
-                "TITLE",
-                cis.full()
-            );
-            for r in RULES {
-                let m = &r.meta;
-                s.push_str(&format!(
-                    "{:<w$}  {:<8}  {:<4}  {:<tw$}  {}\n",
-                    m.id,
-                    m.severity.as_str(),
-                    m.seed_item
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    m.title,
-                    cis_list(&m.cis_ids(cis))
-                ));
-            }
-            s
-        }
-        RulesFormat::Markdown => {
-            // The chosen version's ids, then the other versions'.
-            let versions: Vec<rules::CisVersion> = std::iter::once(cis)
-                .chain(rules::CisVersion::ALL.into_iter().filter(|v| *v != cis))
-                .collect();
-            let heads: String = versions
-                .iter()
-                .map(|v| format!(" CIS {} |", v.full()))
-                .collect();
-            let mut s = format!(
-                "| id | severity | seed item |{heads} title | how it is decided |\n|---|---|---|{}---|---|\n",
-                "---|".repeat(versions.len())
-            );
-            for r in RULES {
-                let m = &r.meta;
-                let ids: String = versions
-                    .iter()
-                    .map(|v| format!(" {} |", cis_list(&m.cis_ids(*v))))
-                    .collect();
-                s.push_str(&format!(
-                    "| `{}` | {} | {} |{ids} {} | {} |\n",
-                    m.id,
-                    m.severity,
-                    m.seed_item
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    m.title,
-                    m.decided.replace('\n', " ").replace('|', "\\|")
-                ));
-            }
-            s
-        }
-    }
-}
-
-/// `dockhard explain RULE`, with the CIS ids of `cis` (and those of the
-/// other versions when they differ).
-pub fn explain(r: &rules::Rule, cis: rules::CisVersion) -> String {
-    let m = &r.meta;
-    let ids = m.cis_ids(cis);
-    let others: Vec<String> = rules::CisVersion::ALL
-        .into_iter()
-        .filter(|v| *v != cis && m.cis_ids(*v) != ids)
-        .map(|v| format!("{}: {}", v.full(), cis_list(&m.cis_ids(v))))
-        .collect();
-    let others = if others.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", others.join("; "))
-    };
-    format!(
-        "{id}: {title}\n\nseverity: {sev}\nseed item: {seed}\nCIS Docker Benchmark {version}: {ids}{others}\n\nWhy it matters\n{rat}\n\nHow it is decided\n{dec}\n\nHow to fix it by hand\n{rem}\n",
-        id = m.id,
-        title = m.title,
-        sev = m.severity,
-        seed = m
-            .seed_item
-            .map(|i| i.to_string())
-            .unwrap_or_else(|| "-".into()),
-        version = cis.full(),
-        ids = cis_list(&ids),
-        rat = m.rationale,
-        dec = m.decided,
-        rem = m.remediation,
-    )
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::report::{DaemonReport, HostInfo, RuleResult, Summary, ToolInfo};
-
-    fn report(results: &[(Status, Severity)]) -> Report {
-        let results = results
-            .iter()
-            .map(|(status, severity)| RuleResult {
-                rule: "daemon.x".into(),
-                subject: None,
-                status: *status,
-                severity: *severity,
-                title: String::new(),
-                seed_item: None,
-                cis: vec![],
-                message: String::new(),
-                evidence: vec![],
-                drift: None,
-                warnings: vec![],
-                remediation: String::new(),
-                waiver: None,
-            })
-            .collect();
-        let daemons = vec![DaemonReport {
-            pid: None,
-            version: None,
-            endpoint: None,
-            rootless: false,
-            audited: "running".into(),
-            config_file: None,
-            engine: None,
-            next_start_engine: None,
-            notes: vec![],
-            results,
-        }];
-        Report {
-            schema: String::new(),
-            tool: ToolInfo {
-                name: String::new(),
-                version: String::new(),
-            },
-            host: HostInfo {
-                hostname: None,
-                kernel: None,
-                mode: "live".into(),
-                root: None,
-                collected_at: None,
-                notes: vec![],
-            },
-            summary: Summary::of(&daemons),
-            daemons,
-            cis_version: None,
-        }
-    }
-
-    #[test]
-    fn exit_codes_follow_the_threshold() {
-        use Severity::*;
-        use Status::*;
-        let r = report(&[(Pass, High), (Fail, Low)]);
-        assert_eq!(exit_code(&r, None), EXIT_FINDINGS);
-        assert_eq!(exit_code(&r, Some(Low)), EXIT_FINDINGS);
-        assert_eq!(exit_code(&r, Some(Medium)), EXIT_OK);
-        let r = report(&[(Pass, High), (Manual, Low), (NotApplicable, High)]);
-        assert_eq!(exit_code(&r, None), EXIT_OK);
-        let r = report(&[(Error, Low), (Fail, Critical)]);
-        assert_eq!(exit_code(&r, Some(High)), EXIT_FINDINGS);
-        assert_eq!(
-            exit_code(&report(&[(Error, Low), (Fail, Low)]), Some(High)),
-            EXIT_ERROR
-        );
-        // Waived failures do not count.
-        let r = report(&[(Waived, Critical), (Pass, High)]);
-        assert_eq!(exit_code(&r, None), EXIT_OK);
-        let r = report(&[(Waived, Critical), (Fail, Low)]);
-        assert_eq!(exit_code(&r, Some(Medium)), EXIT_OK);
-        let mut empty = report(&[]);
-        empty.daemons.clear();
-        assert_eq!(exit_code(&empty, None), EXIT_ERROR);
-    }
-}
+mod tests;
