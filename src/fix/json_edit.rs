@@ -19,6 +19,7 @@
 //!
 //! Pure and total: never panics, whatever the input.
 
+use super::splice;
 use std::fmt;
 
 use serde_json::Value;
@@ -350,14 +351,6 @@ fn indent_unit(text: &str, obj: &Node, base: &str) -> String {
         .and_then(|i| i.strip_prefix(base).map(str::to_string))
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "  ".to_string())
-}
-
-fn splice(text: &str, start: usize, end: usize, with: &str) -> String {
-    let mut out = String::with_capacity(text.len() + with.len());
-    out.push_str(text.get(..start).unwrap_or(""));
-    out.push_str(with);
-    out.push_str(text.get(end..).unwrap_or(""));
-    out
 }
 
 /// Add `key: value` as the last member of `obj`.

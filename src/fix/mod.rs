@@ -16,3 +16,13 @@ pub mod json_edit;
 pub mod plan;
 pub mod run;
 pub mod unit_edit;
+
+/// `text` with the bytes `start..end` replaced by `with` (the edits of
+/// [`json_edit`] and [`unit_edit`] all come down to this).
+fn splice(text: &str, start: usize, end: usize, with: &str) -> String {
+    let mut out = String::with_capacity(text.len() + with.len());
+    out.push_str(text.get(..start).unwrap_or(""));
+    out.push_str(with);
+    out.push_str(text.get(end..).unwrap_or(""));
+    out
+}

@@ -17,6 +17,7 @@
 //!
 //! Pure and total: never panics, whatever the input.
 
+use super::splice;
 use crate::parse::unit::ends_with_escape;
 use std::fmt;
 
@@ -517,14 +518,6 @@ fn exec_apply_one(text: &str, first: usize, idx: usize, action: &Action<'_>) -> 
         let after_blanks = after.len() - after.trim_start_matches(is_ws).len();
         Some(splice(text, fs, fe + after_blanks, ""))
     }
-}
-
-fn splice(text: &str, start: usize, end: usize, with: &str) -> String {
-    let mut out = String::with_capacity(text.len() + with.len());
-    out.push_str(text.get(..start).unwrap_or(""));
-    out.push_str(with);
-    out.push_str(text.get(end..).unwrap_or(""));
-    out
 }
 
 // ---------------------------------------------------------------------------
