@@ -406,6 +406,18 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// The error at `pos`: `invalid character 'x' {after}` (Go's wording),
+    /// or the end-of-input error where the text ends.
+    fn unexpected(&self, after: &str) -> JsonError {
+        match self.peek() {
+            Some(c) => self.err_at(
+                self.pos,
+                format!("invalid character {} {after}", quote_byte(c)),
+            ),
+            None => self.eof(),
+        }
+    }
+
     fn digits(&mut self) -> usize {
         let start = self.pos;
         while matches!(self.peek(), Some(b'0'..=b'9')) {
@@ -424,13 +436,7 @@ impl<'a> Parser<'a> {
             Some(b'1'..=b'9') => {
                 self.digits();
             }
-            Some(c) => {
-                return Err(self.err_at(
-                    self.pos,
-                    format!("invalid character {} in numeric literal", quote_byte(c)),
-                ));
-            }
-            None => return Err(self.eof()),
+            _ => return Err(self.unexpected("in numeric literal")),
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
@@ -438,16 +444,7 @@ impl<'a> Parser<'a> {
                 Some(b'0'..=b'9') => {
                     self.digits();
                 }
-                Some(c) => {
-                    return Err(self.err_at(
-                        self.pos,
-                        format!(
-                            "invalid character {} after decimal point in numeric literal",
-                            quote_byte(c)
-                        ),
-                    ));
-                }
-                None => return Err(self.eof()),
+                _ => return Err(self.unexpected("after decimal point in numeric literal")),
             }
         }
         if matches!(self.peek(), Some(b'e' | b'E')) {
@@ -459,16 +456,7 @@ impl<'a> Parser<'a> {
                 Some(b'0'..=b'9') => {
                     self.digits();
                 }
-                Some(c) => {
-                    return Err(self.err_at(
-                        self.pos,
-                        format!(
-                            "invalid character {} in exponent of numeric literal",
-                            quote_byte(c)
-                        ),
-                    ));
-                }
-                None => return Err(self.eof()),
+                _ => return Err(self.unexpected("in exponent of numeric literal")),
             }
         }
         Ok(self.text.get(start..self.pos).unwrap_or("0").to_string())
@@ -606,13 +594,7 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     return Ok(JsonValue::Array(items));
                 }
-                Some(c) => {
-                    return Err(self.err_at(
-                        self.pos,
-                        format!("invalid character {} after array element", quote_byte(c)),
-                    ));
-                }
-                None => return Err(self.eof()),
+                _ => return Err(self.unexpected("after array element")),
             }
         }
     }
@@ -629,29 +611,14 @@ impl<'a> Parser<'a> {
             self.skip_ws();
             match self.peek() {
                 Some(b'"') => {}
-                Some(c) => {
-                    return Err(self.err_at(
-                        self.pos,
-                        format!(
-                            "invalid character {} looking for beginning of object key string",
-                            quote_byte(c)
-                        ),
-                    ));
-                }
-                None => return Err(self.eof()),
+                _ => return Err(self.unexpected("looking for beginning of object key string")),
             }
             let key_pos = self.here();
             let key = self.string()?;
             self.skip_ws();
             match self.peek() {
                 Some(b':') => self.pos += 1,
-                Some(c) => {
-                    return Err(self.err_at(
-                        self.pos,
-                        format!("invalid character {} after object key", quote_byte(c)),
-                    ));
-                }
-                None => return Err(self.eof()),
+                _ => return Err(self.unexpected("after object key")),
             }
             self.skip_ws();
             let value = self.value(depth, Ctx::Object)?;
@@ -667,16 +634,7 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     return Ok(JsonValue::Object(members));
                 }
-                Some(c) => {
-                    return Err(self.err_at(
-                        self.pos,
-                        format!(
-                            "invalid character {} after object key:value pair",
-                            quote_byte(c)
-                        ),
-                    ));
-                }
-                None => return Err(self.eof()),
+                _ => return Err(self.unexpected("after object key:value pair")),
             }
         }
     }
