@@ -149,7 +149,7 @@ pub fn parse_sans(args: &[String]) -> Result<Vec<San>, String> {
 
 /// What to build.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spec {
+pub struct CertSpec {
     pub sans: Vec<San>,
     /// Validity of the server and client certificates.
     pub leaf_days: u32,
@@ -159,10 +159,10 @@ pub struct Spec {
     pub now: i64,
 }
 
-impl Spec {
+impl CertSpec {
     /// The CA lives at least as long as the certificates it signs.
-    pub fn new(sans: Vec<San>, leaf_days: u32, now: i64) -> Spec {
-        Spec {
+    pub fn new(sans: Vec<San>, leaf_days: u32, now: i64) -> CertSpec {
+        CertSpec {
             sans,
             leaf_days,
             ca_days: DEFAULT_CA_DAYS.max(leaf_days),
@@ -246,7 +246,7 @@ fn rcgen_err(what: &str) -> impl Fn(rcgen::Error) -> String + '_ {
 
 /// Build the CA, the server certificate (serverAuth, every SAN) and the
 /// client certificate (clientAuth), each with a fresh P-256 key.
-pub fn build(spec: &Spec) -> Result<Material, String> {
+pub fn build(spec: &CertSpec) -> Result<Material, String> {
     if spec.sans.is_empty() {
         return Err("at least one subject alternative name is required".into());
     }
@@ -336,7 +336,7 @@ pub fn client_host(sans: &[San]) -> String {
 
 /// The instructions printed after writing: the files, the daemon.json
 /// snippet and the client environment. `dir` should be absolute.
-pub fn instructions(dir: &Path, spec: &Spec) -> String {
+pub fn instructions(dir: &Path, spec: &CertSpec) -> String {
     let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
     let (_, leaf_to) = validity(spec.now, spec.leaf_days);
     let (_, ca_to) = validity(spec.now, spec.ca_days);
@@ -408,7 +408,7 @@ pub fn run(
         .and_then(|d| i64::try_from(d.as_secs()).ok())
         .ok_or("the system clock is before 1970")?;
     let sans = parse_sans(sans)?;
-    let spec = Spec::new(sans, days, now);
+    let spec = CertSpec::new(sans, days, now);
     let dir = init(dir, &spec, force, warn)?;
     Ok(instructions(&dir, &spec))
 }
@@ -565,7 +565,7 @@ fn write_all(dir: &Path, material: &Material) -> Result<(), String> {
 /// Warnings (a directory others may write) go to `warn`.
 pub fn init(
     dir: &Path,
-    spec: &Spec,
+    spec: &CertSpec,
     force: bool,
     warn: &mut dyn FnMut(&str),
 ) -> Result<PathBuf, String> {

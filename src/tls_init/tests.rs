@@ -18,8 +18,8 @@ fn sans(list: &[&str]) -> Vec<San> {
     parse_sans(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
 }
 
-fn spec(days: u32) -> Spec {
-    Spec::new(
+fn spec(days: u32) -> CertSpec {
+    CertSpec::new(
         sans(&["localhost", "127.0.0.1", "node1.example", "::1"]),
         days,
         now(),
@@ -27,8 +27,8 @@ fn spec(days: u32) -> Spec {
 }
 
 /// One set built once (key generation is cheap, but the tests share it).
-fn material() -> &'static (Spec, Material) {
-    static M: OnceLock<(Spec, Material)> = OnceLock::new();
+fn material() -> &'static (CertSpec, Material) {
+    static M: OnceLock<(CertSpec, Material)> = OnceLock::new();
     M.get_or_init(|| {
         let s = spec(DEFAULT_LEAF_DAYS);
         let m = build(&s).unwrap();
@@ -205,17 +205,17 @@ fn validity_is_as_asked() {
     let ca = &crate::model::certs::parse_pem_certs(&m30.ca_cert).unwrap()[0];
     assert_eq!(ca.not_after, s30.now + 3650 * 86_400);
     // Leaves longer than 3650 days: the CA outlives them.
-    assert_eq!(Spec::new(sans(&["a.b"]), 5000, 0).ca_days, 5000);
+    assert_eq!(CertSpec::new(sans(&["a.b"]), 5000, 0).ca_days, 5000);
 }
 
 #[test]
 fn out_of_range_dates_are_errors_not_panics() {
-    let s = Spec::new(sans(&["a.b"]), MAX_DAYS, 253_402_300_000);
+    let s = CertSpec::new(sans(&["a.b"]), MAX_DAYS, 253_402_300_000);
     assert!(build(&s).unwrap_err().contains("out of range"));
-    let s = Spec::new(sans(&["a.b"]), 1, 10);
+    let s = CertSpec::new(sans(&["a.b"]), 1, 10);
     assert!(build(&s).unwrap_err().contains("out of range"));
     assert!(
-        build(&Spec::new(vec![], 1, now()))
+        build(&CertSpec::new(vec![], 1, now()))
             .unwrap_err()
             .contains("alternative name")
     );
@@ -493,7 +493,7 @@ fn instructions_name_files_snippet_and_env() {
 
 #[test]
 fn instructions_escape_paths_in_json() {
-    let s = Spec::new(sans(&["a.b"]), 1, 0);
+    let s = CertSpec::new(sans(&["a.b"]), 1, 0);
     let text = instructions(Path::new("/x/we\"ird"), &s);
     assert!(
         text.contains(r#""tlscacert": "/x/we\"ird/ca.pem""#),

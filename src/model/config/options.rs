@@ -160,11 +160,11 @@ impl OptionSpec {
         self
     }
     /// Reloaded by SIGHUP in every release that has it.
-    const fn reload(mut self) -> Self {
+    const fn on_sighup(mut self) -> Self {
         self.reload = Some((V20, None));
         self
     }
-    const fn reload_in(mut self, from: EngineVersion, until: Option<EngineVersion>) -> Self {
+    const fn on_sighup_in(mut self, from: EngineVersion, until: Option<EngineVersion>) -> Self {
         self.reload = Some((from, until));
         self
     }
@@ -335,7 +335,7 @@ table! {
     HELP => o("help", "help", Bool, "false").short('h').no_field(),
     CONFIG_FILE => o("config-file", "config-file", Str, "/etc/docker/daemon.json").no_field(),
     VALIDATE => o("validate", "validate", Bool, "false").no_field().since(V23),
-    DEBUG => o("debug", "debug", Bool, "false").short('D').reload(),
+    DEBUG => o("debug", "debug", Bool, "false").short('D').on_sighup(),
     LOG_LEVEL => o("log-level", "log-level", Str, "info").short('l'),
     LOG_FORMAT => o("log-format", "log-format", Str, "text").since(V25),
     TLS => o("tls", "tls", Bool, "false"),
@@ -345,11 +345,11 @@ table! {
     TLSKEY => o("tlskey", "tlskey", Str, ""),
     HOSTS => o("host", "hosts", List, "").short('H'),
     // config.go (common)
-    ALLOW_NONDISTRIBUTABLE_ARTIFACTS => o("allow-nondistributable-artifacts", "allow-nondistributable-artifacts", List, "").life(NONDIST).flag_steps(&[(V29, false)]).reload_in(V20, Some(V28)),
-    REGISTRY_MIRRORS => o("registry-mirror", "registry-mirrors", List, "").reload(),
-    INSECURE_REGISTRIES => o("insecure-registry", "insecure-registries", List, "").reload(),
+    ALLOW_NONDISTRIBUTABLE_ARTIFACTS => o("allow-nondistributable-artifacts", "allow-nondistributable-artifacts", List, "").life(NONDIST).flag_steps(&[(V29, false)]).on_sighup_in(V20, Some(V28)),
+    REGISTRY_MIRRORS => o("registry-mirror", "registry-mirrors", List, "").on_sighup(),
+    INSECURE_REGISTRIES => o("insecure-registry", "insecure-registries", List, "").on_sighup(),
     STORAGE_OPTS => o("storage-opt", "storage-opts", List, ""),
-    AUTHORIZATION_PLUGINS => o("authorization-plugin", "authorization-plugins", List, "").reload(),
+    AUTHORIZATION_PLUGINS => o("authorization-plugin", "authorization-plugins", List, "").on_sighup(),
     EXEC_OPTS => o("exec-opt", "exec-opts", List, ""),
     PIDFILE => o("pidfile", "pidfile", Str, "/var/run/docker.pid").short('p'),
     GRAPH => o("graph", "graph", Str, "").short('g').life(GRAPH),
@@ -366,18 +366,18 @@ table! {
     DNS_SEARCH => o("dns-search", "dns-search", List, "").unnamed(),
     HOST_GATEWAY_IP => o("host-gateway-ip", "host-gateway-ip", Ip, "").flag_steps(&[(V28, false)]).life(&[(V28, Life::Deprecated("host-gateway-ip is deprecated: use host-gateway-ips"))]),
     HOST_GATEWAY_IPS => o("host-gateway-ip", "host-gateway-ips", List, "").since(V28),
-    LABELS => o("label", "labels", List, "").reload(),
+    LABELS => o("label", "labels", List, "").on_sighup(),
     LOG_DRIVER => o("log-driver", "log-driver", Str, "json-file"),
     LOG_OPTS => o("log-opt", "log-opts", Map, ""),
-    CLUSTER_ADVERTISE => o("cluster-advertise", "cluster-advertise", Str, "").life(CLUSTER).reload_in(V20, Some(V23)),
-    CLUSTER_STORE => o("cluster-store", "cluster-store", Str, "").life(CLUSTER).reload_in(V20, Some(V23)),
-    CLUSTER_STORE_OPTS => o("cluster-store-opt", "cluster-store-opts", Map, "").life(CLUSTER).reload_in(V20, Some(V23)),
+    CLUSTER_ADVERTISE => o("cluster-advertise", "cluster-advertise", Str, "").life(CLUSTER).on_sighup_in(V20, Some(V23)),
+    CLUSTER_STORE => o("cluster-store", "cluster-store", Str, "").life(CLUSTER).on_sighup_in(V20, Some(V23)),
+    CLUSTER_STORE_OPTS => o("cluster-store-opt", "cluster-store-opts", Map, "").life(CLUSTER).on_sighup_in(V20, Some(V23)),
     API_CORS_HEADER => o("api-cors-header", "api-cors-header", Str, "").life(CORS),
-    MAX_CONCURRENT_DOWNLOADS => o("max-concurrent-downloads", "max-concurrent-downloads", Int, "3").reload(),
-    MAX_CONCURRENT_UPLOADS => o("max-concurrent-uploads", "max-concurrent-uploads", Int, "5").reload(),
-    MAX_DOWNLOAD_ATTEMPTS => o("max-download-attempts", "max-download-attempts", Int, "5").reload(),
-    SHUTDOWN_TIMEOUT => o("shutdown-timeout", "shutdown-timeout", Int, "15").reload(),
-    NETWORK_DIAGNOSTIC_PORT => o("network-diagnostic-port", "network-diagnostic-port", Int, "0").reload(),
+    MAX_CONCURRENT_DOWNLOADS => o("max-concurrent-downloads", "max-concurrent-downloads", Int, "3").on_sighup(),
+    MAX_CONCURRENT_UPLOADS => o("max-concurrent-uploads", "max-concurrent-uploads", Int, "5").on_sighup(),
+    MAX_DOWNLOAD_ATTEMPTS => o("max-download-attempts", "max-download-attempts", Int, "5").on_sighup(),
+    SHUTDOWN_TIMEOUT => o("shutdown-timeout", "shutdown-timeout", Int, "15").on_sighup(),
+    NETWORK_DIAGNOSTIC_PORT => o("network-diagnostic-port", "network-diagnostic-port", Int, "0").on_sighup(),
     SWARM_DEFAULT_ADVERTISE_ADDR => o("swarm-default-advertise-addr", "swarm-default-advertise-addr", Str, ""),
     EXPERIMENTAL => o("experimental", "experimental", Bool, "false"),
     METRICS_ADDR => o("metrics-addr", "metrics-addr", Str, ""),
@@ -393,7 +393,7 @@ table! {
     HTTPS_PROXY => o("https-proxy", "https-proxy", Str, "").since(V23).no_field(),
     NO_PROXY => o("no-proxy", "no-proxy", Str, "").since(V23).no_field(),
     PROXIES => o("", "proxies", Object, "").since(V23),
-    FEATURES => o("feature", "features", BoolMap, "").reload().flag_steps(&[(V20, false), (v(27, 3, 0), true)]),
+    FEATURES => o("feature", "features", BoolMap, "").on_sighup().flag_steps(&[(V20, false), (v(27, 3, 0), true)]),
     // config_unix.go
     SELINUX_ENABLED => o("selinux-enabled", "selinux-enabled", Bool, "false"),
     DEFAULT_ULIMITS => o("default-ulimit", "default-ulimits", Ulimits, ""),
@@ -412,21 +412,21 @@ table! {
     USERLAND_PROXY_PATH => o("userland-proxy-path", "userland-proxy-path", Str, ""),
     CGROUP_PARENT => o("cgroup-parent", "cgroup-parent", Str, ""),
     USERNS_REMAP => o("userns-remap", "userns-remap", Str, ""),
-    LIVE_RESTORE => o("live-restore", "live-restore", Bool, "false").reload(),
+    LIVE_RESTORE => o("live-restore", "live-restore", Bool, "false").on_sighup(),
     OOM_SCORE_ADJUST => o("oom-score-adjust", "oom-score-adjust", Int, "0").life(OOM),
     INIT => o("init", "init", Bool, "false"),
     INIT_PATH => o("init-path", "init-path", Str, ""),
     CPU_RT_PERIOD => o("cpu-rt-period", "cpu-rt-period", Int, "0"),
     CPU_RT_RUNTIME => o("cpu-rt-runtime", "cpu-rt-runtime", Int, "0"),
     SECCOMP_PROFILE => o("seccomp-profile", "seccomp-profile", Str, "").defaults(&[(V23, Some("builtin"))]),
-    DEFAULT_SHM_SIZE => o("default-shm-size", "default-shm-size", Bytes, "64MiB").reload(),
+    DEFAULT_SHM_SIZE => o("default-shm-size", "default-shm-size", Bytes, "64MiB").on_sighup(),
     NO_NEW_PRIVILEGES => o("no-new-privileges", "no-new-privileges", Bool, "false"),
-    DEFAULT_IPC_MODE => o("default-ipc-mode", "default-ipc-mode", Str, "private").reload(),
+    DEFAULT_IPC_MODE => o("default-ipc-mode", "default-ipc-mode", Str, "private").on_sighup(),
     DEFAULT_ADDRESS_POOLS => o("default-address-pool", "default-address-pools", Pools, ""),
     ROOTLESS => o("rootless", "rootless", Bool, "false"),
     // "host" on cgroup v1, "private" on cgroup v2 (unknown to the model).
-    DEFAULT_CGROUPNS_MODE => o("default-cgroupns-mode", "default-cgroupns-mode", Str, "host").reload(),
-    NRI_OPTS => o("nri-opts", "nri-opts", Object, "").since(v(29, 2, 0)).reload_in(v(29, 2, 0), None),
+    DEFAULT_CGROUPNS_MODE => o("default-cgroupns-mode", "default-cgroupns-mode", Str, "host").on_sighup(),
+    NRI_OPTS => o("nri-opts", "nri-opts", Object, "").since(v(29, 2, 0)).on_sighup_in(v(29, 2, 0), None),
     // config_common_unix.go
     GROUP => o("group", "group", Str, "docker").short('G'),
     BIP => o("bip", "bip", Str, ""),
@@ -436,9 +436,9 @@ table! {
     DEFAULT_GATEWAY_V6 => o("default-gateway-v6", "default-gateway-v6", Ip, ""),
     ICC => o("icc", "icc", Bool, "true"),
     IP => o("ip", "ip", Ip, "0.0.0.0"),
-    RUNTIMES => o("add-runtime", "runtimes", Runtimes, "").reload(),
-    DEFAULT_RUNTIME => o("default-runtime", "default-runtime", Str, "runc").reload(),
-    DEFAULT_STOP_TIMEOUT => o("default-stop-timeout", "default-stop-timeout", Int, "10").since(v(29, 7, 0)).reload(),
+    RUNTIMES => o("add-runtime", "runtimes", Runtimes, "").on_sighup(),
+    DEFAULT_RUNTIME => o("default-runtime", "default-runtime", Str, "runc").on_sighup(),
+    DEFAULT_STOP_TIMEOUT => o("default-stop-timeout", "default-stop-timeout", Int, "10").since(v(29, 7, 0)).on_sighup(),
     // file-only keys exempt from the unknown-key check (skipValidateOptions)
     BUILDER => o("", "builder", Object, ""),
     DEPRECATED_KEY_PATH => o("", "deprecated-key-path", Str, "").no_field(),
