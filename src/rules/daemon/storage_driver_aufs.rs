@@ -1,8 +1,5 @@
-use super::helpers::{string_set, verdict};
-use crate::model::config::Effective;
-use crate::model::config::keys;
-use crate::model::{Evidence, Source};
-use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
+use super::helpers::avoided_storage_driver;
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 pub const RULE: Rule = Rule {
     meta: RuleMeta {
@@ -29,84 +26,8 @@ are not visible afterwards: save or push them first) and restart dockerd.",
     fix: None,
 };
 
-/// The driver named by the environment or the configuration.
-pub(super) fn explicit(c: &Effective) -> Option<(String, Evidence)> {
-    if let Some(d) = c.context.env.get("DOCKER_DRIVER").filter(|d| !d.is_empty()) {
-        return Some((
-            d.clone(),
-            Evidence::new(
-                Source::Process,
-                "environment",
-                format!("DOCKER_DRIVER={d} (wins over storage-driver)"),
-            ),
-        ));
-    }
-    match string_set(c, keys::STORAGE_DRIVER) {
-        (Some(d), e) => Some((d, e)),
-        (None, _) => None,
-    }
-}
-
-fn judge(driver: &str, e: Vec<Evidence>, w: Vec<String>) -> Outcome {
-    verdict(
-        driver != "aufs",
-        format!("the storage driver is `{driver}`"),
-        "the storage driver is aufs",
-        e,
-        w,
-    )
-}
-
 fn check(cx: &Ctx<'_>) -> Outcome {
-    if let Some(o) = super::helpers::removed_storage_driver(cx, "aufs") {
-        return o;
-    }
-    let live = cx
-        .view
-        .live
-        .as_ref()
-        .and_then(|l| l.storage_driver.as_ref());
-    if let Some((d, e)) = live {
-        let mut ev = vec![e.clone()];
-        if let Some((_, ce)) = cx.view.config.as_ref().ok().and_then(explicit) {
-            ev.push(ce);
-        }
-        return judge(d, ev, Vec::new());
-    }
-    let c = match config(cx) {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
-    if let Some((d, e)) = explicit(c) {
-        return judge(&d, vec![e], Vec::new());
-    }
-    let (root, root_ev) = c.string(keys::DATA_ROOT);
-    let root = root.unwrap_or_else(|| "/var/lib/docker".into());
-    let chosen = "no storage driver is set: dockerd chooses at start";
-    match cx.snap.dir(&root) {
-        Some(d) if d.missing => Outcome::pass(format!(
-            "{chosen}; {root} does not exist yet, so no prior aufs state is reused and overlay2 comes before aufs"
-        ))
-        .with(root_ev),
-        Some(d) => match &d.entries {
-            Some(entries) if entries.iter().any(|e| e == "aufs") => Outcome::fail(format!(
-                "{chosen}, and it reuses the prior driver aufs ({root}/aufs exists)"
-            ))
-            .with(root_ev)
-            .with(Evidence::new(Source::File, format!("{root}/aufs"), "exists")),
-            Some(_) => Outcome::pass(format!(
-                "{chosen}; {root} holds no aufs state and overlay2 comes before aufs"
-            ))
-            .with(root_ev)
-            .with(Evidence::new(Source::File, root.clone(), "no aufs directory")),
-            None => Outcome::error(format!(
-                "{chosen}; {root} could not be listed ({})",
-                d.error.as_deref().unwrap_or("unknown error")
-            ))
-            .with(root_ev),
-        },
-        None => Outcome::error(format!("{chosen}; {root} was not listed")).with(root_ev),
-    }
+    avoided_storage_driver(cx, "aufs")
 }
 
 #[cfg(test)]

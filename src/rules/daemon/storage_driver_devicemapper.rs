@@ -2,11 +2,8 @@
 //! used. The item is new in v1.8.0: it has no v1.6.0 id (metadata
 //! `"1.8:2.7"`, see [`crate::rules::cis`]).
 
-use super::helpers::verdict;
-use super::storage_driver_aufs::explicit;
-use crate::model::config::keys;
-use crate::model::{Evidence, Source};
-use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config};
+use super::helpers::avoided_storage_driver;
+use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 const DRIVER: &str = "devicemapper";
 
@@ -39,75 +36,8 @@ save or push them first; the thin pool can be removed once they are) and restart
     fix: None,
 };
 
-fn judge(driver: &str, e: Vec<Evidence>, w: Vec<String>) -> Outcome {
-    verdict(
-        driver != DRIVER,
-        format!("the storage driver is `{driver}`"),
-        "the storage driver is devicemapper",
-        e,
-        w,
-    )
-}
-
 fn check(cx: &Ctx<'_>) -> Outcome {
-    // Engines that cannot run devicemapper at all (removed in 25.0).
-    if let Some(o) = super::helpers::removed_storage_driver(cx, "devicemapper") {
-        return o;
-    }
-    let live = cx
-        .view
-        .live
-        .as_ref()
-        .and_then(|l| l.storage_driver.as_ref());
-    if let Some((d, e)) = live {
-        let mut ev = vec![e.clone()];
-        if let Some((_, ce)) = cx.view.config.as_ref().ok().and_then(explicit) {
-            ev.push(ce);
-        }
-        return judge(d, ev, Vec::new());
-    }
-    let c = match config(cx) {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
-    if let Some((d, e)) = explicit(c) {
-        return judge(&d, vec![e], Vec::new());
-    }
-    let (root, root_ev) = c.string(keys::DATA_ROOT);
-    let root = root.unwrap_or_else(|| "/var/lib/docker".into());
-    let chosen = "no storage driver is set: dockerd chooses at start";
-    match cx.snap.dir(&root) {
-        Some(d) if d.missing => Outcome::pass(format!(
-            "{chosen}; {root} does not exist yet, so no prior devicemapper state is reused and overlay2 comes before devicemapper"
-        ))
-        .with(root_ev),
-        Some(d) => match &d.entries {
-            Some(entries) if entries.iter().any(|e| e == DRIVER) => Outcome::fail(format!(
-                "{chosen}, and it reuses the prior driver devicemapper ({root}/devicemapper exists)"
-            ))
-            .with(root_ev)
-            .with(Evidence::new(
-                Source::File,
-                format!("{root}/devicemapper"),
-                "exists",
-            )),
-            Some(_) => Outcome::pass(format!(
-                "{chosen}; {root} holds no devicemapper state and overlay2 comes before devicemapper"
-            ))
-            .with(root_ev)
-            .with(Evidence::new(
-                Source::File,
-                root.clone(),
-                "no devicemapper directory",
-            )),
-            None => Outcome::error(format!(
-                "{chosen}; {root} could not be listed ({})",
-                d.error.as_deref().unwrap_or("unknown error")
-            ))
-            .with(root_ev),
-        },
-        None => Outcome::error(format!("{chosen}; {root} was not listed")).with(root_ev),
-    }
+    avoided_storage_driver(cx, DRIVER)
 }
 
 #[cfg(test)]
