@@ -3,7 +3,7 @@
 use crate::model::config::keys;
 use crate::model::config::{Effective, Key};
 use crate::model::{Evidence, Source};
-use crate::rules::{Ctx, Outcome, config, live_or_config};
+use crate::rules::{Ctx, Outcome, config, is_running, live_or_config};
 
 /// A verdict from a judged value: pass or fail with its evidence and warnings.
 pub(crate) fn verdict(
@@ -134,4 +134,13 @@ pub(crate) fn avoided_storage_driver(cx: &Ctx<'_>, avoid: &str) -> Outcome {
         },
         None => Outcome::error(format!("{chosen}; {root} was not listed")).with(root_ev),
     }
+}
+
+/// `error` when the daemon runs and the TCP sockets it holds are unknown
+/// (the remote API rules cannot decide then).
+pub(crate) fn tcp_sockets_unknown(cx: &Ctx<'_>) -> Option<Outcome> {
+    let why = cx.view.tcp_unknown.as_ref().filter(|_| is_running(cx))?;
+    Some(Outcome::error(format!(
+        "the TCP sockets the daemon holds are unknown: {why}"
+    )))
 }

@@ -1,3 +1,4 @@
+use super::helpers::tcp_sockets_unknown;
 use crate::model::daemon::fmt_addr;
 use crate::model::{Evidence, Source};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
@@ -28,12 +29,8 @@ docker.socket), or require client certificates: `\"tlsverify\": true` with `tlsc
 };
 
 fn check(cx: &Ctx<'_>) -> Outcome {
-    if is_running(cx) {
-        if let Some(why) = &cx.view.tcp_unknown {
-            return Outcome::error(format!(
-                "the TCP sockets the daemon holds are unknown: {why}"
-            ));
-        }
+    if let Some(o) = tcp_sockets_unknown(cx) {
+        return o;
     }
     if is_running(cx) && cx.view.tcp.is_empty() {
         return Outcome::pass("the daemon holds no TCP listener");
