@@ -26,3 +26,4 @@ pub mod rules;
 pub mod snapshot;
 pub mod timefmt;
 pub mod tls_init;
+pub mod watch;

@@ -56,6 +56,11 @@ pub enum Command {
     },
     /// Merge JSON reports of many hosts into one fleet report.
     Merge(MergeArgs),
+    /// Audit continuously and serve the results to Prometheus: `/metrics`,
+    /// `/healthz`, `/report.json`. Re-audits on Engine API events, changed
+    /// files, dockerd processes that come or go, SIGHUP (policy reload) and
+    /// every --interval.
+    Watch(WatchArgs),
     /// TLS certificates for the remote API (`tls init DIR`).
     Tls {
         #[command(subcommand)]
@@ -299,6 +304,30 @@ pub struct CheckArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub exclude: ExcludeArgs,
+    #[command(flatten)]
+    pub cis: CisArgs,
+    /// Serve on ADDR:PORT (a loopback address unless --listen-public).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9323")]
+    pub listen: std::net::SocketAddr,
+    /// Allow a --listen address that is not loopback: every finding of this
+    /// host is served to whoever can connect.
+    #[arg(long)]
+    pub listen_public: bool,
+    /// A full audit at least this often, whatever happens (`30s`, `5m`, `1h`).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::watch::parse_duration)]
+    pub interval: std::time::Duration,
+    /// Also write the metrics to PATH after every audit, atomically (for
+    /// node_exporter's textfile collector).
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 pub struct CollectArgs {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -474,6 +503,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             )),
         },
         Command::Merge(a) => merge(a),
+        Command::Watch(a) => watch(a),
         Command::Tls { command } => tls(command),
     }
 }
@@ -493,6 +523,36 @@ fn tls(cmd: TlsCommand) -> Result<i32, String> {
             Ok(EXIT_OK)
         }
     }
+}
+
+/// `dockhard watch`: runs until SIGTERM/SIGINT (0).
+fn watch(a: WatchArgs) -> Result<i32, String> {
+    crate::watch::check_listen(&a.listen, a.listen_public)?;
+    let policy = a.target.load_policy()?;
+    let mut collect = collect_options(&a.target, &policy);
+    collect.progress = false;
+    let target = a.target.clone();
+    let exclude = a.exclude.exclusions();
+    let cis = a.cis;
+    let audit: crate::watch::AuditOptionsFn = Box::new(move || {
+        let policy = target.load_policy()?;
+        Ok(crate::audit::AuditOptions {
+            profile: target.profile(&policy),
+            exclude: exclude.clone(),
+            cis_version: cis.version(Some(&policy)),
+            policy,
+        })
+    });
+    crate::watch::run(
+        crate::watch::WatchOptions {
+            collect,
+            audit,
+            listen: a.listen,
+            interval: a.interval,
+            textfile: a.textfile,
+        },
+        &mut std::io::stderr(),
+    )
 }
 
 /// `dockhard merge`: 1 when some host has a failure, else 0; a file that

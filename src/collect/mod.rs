@@ -82,6 +82,17 @@ pub const HOST_ENV: &[&str] = &[
 ];
 
 /// Gather the evidence.
+/// The running dockerd processes (pids, sorted): what `watch` compares to
+/// notice a daemon that appeared, vanished or restarted.
+pub fn dockerd_pids() -> Vec<u32> {
+    let mut v = Proc::default()
+        .find_dockerds()
+        .map(|(p, _)| p)
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
+}
+
 pub fn collect(opts: &CollectOptions) -> Result<Snapshot, CollectError> {
     let (unix, text) = now();
     let mut snap = match &opts.target {

@@ -1,0 +1,429 @@
+//! `dockhard watch`: the audit as a long-running exporter. It audits at
+//! start, then again when something changed: an Engine API event (streamed
+//! from `GET /events` of each running daemon), a file in use (inotify on
+//! the directories of every file the audit read), a dockerd process that
+//! appeared or vanished, SIGHUP (the policy file is read again), and every
+//! `--interval` as a backstop. Between audits it does nothing but serve the
+//! last results ([`server`]) and wait.
+//!
+//! Each audit is a full one (collect, audit, render): re-auditing only the
+//! container an event names is not done yet.
+
+pub mod events;
+pub mod metrics;
+pub mod server;
+
+use crate::audit::AuditOptions;
+use crate::collect::{self, CollectOptions};
+use crate::report::{self, Report};
+use metrics::{Stats, Trigger};
+use notify::Watcher;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often the set of dockerd processes is compared (a scan of /proc's
+/// directory names and exe links: cheap, and no busy polling).
+const PROCESS_CHECK: Duration = Duration::from_secs(2);
+/// Changes within this time of the first are taken by one audit.
+const DEBOUNCE: Duration = Duration::from_millis(30);
+/// Longest wait between attempts to reconnect to an event stream.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Builds the audit options again (at start and on SIGHUP: the policy file).
+pub type AuditOptionsFn = Box<dyn Fn() -> Result<AuditOptions, String> + Send>;
+
+pub struct WatchOptions {
+    pub collect: CollectOptions,
+    pub audit: AuditOptionsFn,
+    pub listen: SocketAddr,
+    pub interval: Duration,
+    pub textfile: Option<PathBuf>,
+}
+
+/// Parse `--interval`: `90s`, `5m`, `1h`, `500ms`, or seconds (`300`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?} (e.g. 30s, 5m, 1h)"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("invalid duration {text:?} (units: ms, s, m, h)")),
+    };
+    if d < Duration::from_secs(1) {
+        return Err(format!("--interval {text}: at least 1s"));
+    }
+    Ok(d)
+}
+
+/// A listen address is loopback, or `--listen-public` must say so.
+pub fn check_listen(addr: &SocketAddr, public: bool) -> Result<(), String> {
+    if addr.ip().is_loopback() || public {
+        Ok(())
+    } else {
+        Err(format!(
+            "--listen {addr}: not a loopback address. The endpoint serves every finding of this host to whoever can connect; give --listen-public to listen there anyway (and restrict access by firewall)"
+        ))
+    }
+}
+
+enum Msg {
+    Stop,
+    Reload,
+    Event,
+    File,
+}
+
+/// Block SIGTERM, SIGINT and SIGHUP in this thread (and the threads it
+/// starts), and turn them into messages on a thread of their own.
+fn signals(tx: Sender<Msg>) -> Result<(), String> {
+    // SAFETY: plain sigset operations on a zeroed set owned here.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&mut set, s);
+        }
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return Err("cannot block SIGTERM/SIGINT/SIGHUP".into());
+        }
+        let set_copy = set;
+        std::thread::spawn(move || {
+            loop {
+                let mut sig: libc::c_int = 0;
+                if libc::sigwait(&set_copy, &mut sig) != 0 {
+                    continue;
+                }
+                let msg = if sig == libc::SIGHUP {
+                    Msg::Reload
+                } else {
+                    Msg::Stop
+                };
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Files of the snapshot whose change can change a verdict (host paths:
+/// under the root of `--root`).
+fn watched_files(snap: &crate::snapshot::Snapshot) -> BTreeSet<PathBuf> {
+    let root = snap.root.as_deref().map(Path::new);
+    snap.files
+        .keys()
+        .filter(|p| {
+            p.starts_with('/')
+                && !p.starts_with("/proc/")
+                && !p.starts_with("/sys/")
+                && !p.starts_with("/dev/")
+        })
+        .map(|p| match root {
+            Some(r) => r.join(p.trim_start_matches('/')),
+            None => PathBuf::from(p),
+        })
+        .collect()
+}
+
+/// Unix sockets of the running daemons' APIs.
+fn event_sockets(snap: &crate::snapshot::Snapshot) -> BTreeSet<PathBuf> {
+    snap.daemons
+        .iter()
+        .filter_map(|d| d.api.endpoint.as_deref())
+        .filter_map(|e| e.strip_prefix("unix://"))
+        .map(PathBuf::from)
+        .collect()
+}
+
+fn write_textfile(path: &Path, text: &str) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("dockhard.prom");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let res = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    res.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("--textfile {}: {e}", path.display())
+    })
+}
+
+/// One thread per event stream: reconnects with backoff while its socket is
+/// one of `wanted`, and asks for an audit on each event that matters and
+/// after each reconnection.
+fn spawn_stream(
+    sock: PathBuf,
+    wanted: Arc<Mutex<BTreeSet<PathBuf>>>,
+    stop: Arc<AtomicBool>,
+    events: Arc<AtomicU64>,
+    tx: Sender<Msg>,
+) {
+    std::thread::spawn(move || {
+        let mut backoff = Duration::from_millis(250);
+        let mut first = true;
+        loop {
+            if stop.load(Ordering::Relaxed)
+                || !wanted.lock().map(|w| w.contains(&sock)).unwrap_or(false)
+            {
+                break;
+            }
+            if !first && tx.send(Msg::Event).is_err() {
+                break;
+            }
+            first = false;
+            let started = Instant::now();
+            let r = events::stream(&sock, &stop, &mut |e| {
+                events.fetch_add(1, Ordering::Relaxed);
+                if events::effect(e) != events::Effect::None {
+                    let _ = tx.send(Msg::Event);
+                }
+            });
+            if r.is_ok() {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                backoff = Duration::from_millis(250);
+            }
+            let until = Instant::now() + backoff;
+            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+        if let Ok(mut w) = wanted.lock() {
+            w.remove(&sock);
+        }
+    });
+}
+
+/// Run until SIGTERM or SIGINT (exit code 0). `log` gets one line per audit.
+pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
+    let (tx, rx) = channel::<Msg>();
+    signals(tx.clone())?;
+    let listener =
+        TcpListener::bind(opts.listen).map_err(|e| format!("--listen {}: {e}", opts.listen))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let published = Arc::new(Mutex::new(server::Published {
+        health_note: "the first audit has not finished".into(),
+        ..Default::default()
+    }));
+    let srv = server::Server::start(listener, published.clone(), stop.clone())?;
+    let _ = writeln!(
+        log,
+        "dockhard watch: serving http://{}/metrics, /healthz, /report.json",
+        srv.addr
+    );
+    let mut audit_opts = (opts.audit)()?;
+    let mut stats = Stats::default();
+    let events = Arc::new(AtomicU64::new(0));
+    let files: Arc<Mutex<BTreeSet<PathBuf>>> = Arc::default();
+    let streams: Arc<Mutex<BTreeSet<PathBuf>>> = Arc::default();
+    let mut watched_dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut watcher = {
+        let files = files.clone();
+        let tx = tx.clone();
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            if let Ok(ev) = res
+                && !matches!(ev.kind, notify::EventKind::Access(_))
+                && files
+                    .lock()
+                    .map(|f| ev.paths.iter().any(|p| f.contains(p)))
+                    .unwrap_or(false)
+            {
+                let _ = tx.send(Msg::File);
+            }
+        })
+        .map_err(|e| format!("inotify: {e}"))?
+    };
+    let mut last: Option<Report> = None;
+    let mut trigger = Trigger::Start;
+    let mut pids = collect::dockerd_pids();
+    loop {
+        let t0 = Instant::now();
+        let now_unix = collect::now().0 as f64;
+        match collect::collect(&opts.collect) {
+            Ok(snap) => {
+                let report = crate::audit::run_with(&snap, &audit_opts);
+                let secs = t0.elapsed().as_secs_f64();
+                *stats.audits.entry(trigger).or_insert(0) += 1;
+                stats.durations.push(("full", secs));
+                stats.last_full_audit = Some(now_unix);
+                // Files: watch the directories (a file replaced by rename
+                // is a new inode), filter by path.
+                let fs = watched_files(&snap);
+                for d in fs.iter().filter_map(|p| p.parent()) {
+                    if d.is_dir() && watched_dirs.insert(d.to_path_buf()) {
+                        let _ = watcher.watch(d, notify::RecursiveMode::NonRecursive);
+                    }
+                }
+                if let Ok(mut f) = files.lock() {
+                    *f = fs;
+                }
+                for sock in event_sockets(&snap) {
+                    let new = streams
+                        .lock()
+                        .map(|mut s| s.insert(sock.clone()))
+                        .unwrap_or(false);
+                    if new {
+                        spawn_stream(
+                            sock,
+                            streams.clone(),
+                            stop.clone(),
+                            events.clone(),
+                            tx.clone(),
+                        );
+                    }
+                }
+                let fails = report
+                    .daemons
+                    .iter()
+                    .flat_map(|d| &d.results)
+                    .filter(|r| r.status == crate::rules::Status::Fail)
+                    .count();
+                let _ = writeln!(
+                    log,
+                    "dockhard watch: audit ({}) in {:.0} ms: {} daemon(s), {fails} failing result(s)",
+                    trigger.as_str(),
+                    secs * 1000.0,
+                    report.daemons.len()
+                );
+                let json = report::render(&report, report::Format::Json, false);
+                last = Some(report);
+                stats.events = events.load(Ordering::Relaxed);
+                let text = metrics::render(last.as_ref(), &stats);
+                if let Some(p) = &opts.textfile
+                    && let Err(e) = write_textfile(p, &text)
+                {
+                    let _ = writeln!(log, "dockhard watch: {e}");
+                }
+                if let Ok(mut p) = published.lock() {
+                    *p = server::Published {
+                        metrics: text,
+                        report_json: Some(json),
+                        healthy: true,
+                        health_note: String::new(),
+                    };
+                }
+            }
+            Err(e) => {
+                stats.audit_errors += 1;
+                stats.events = events.load(Ordering::Relaxed);
+                let _ = writeln!(log, "dockhard watch: audit failed: {}", e.0);
+                let text = metrics::render(last.as_ref(), &stats);
+                if let Ok(mut p) = published.lock() {
+                    p.metrics = text;
+                    p.healthy = false;
+                    p.health_note = format!("the last audit could not run: {}", e.0);
+                }
+            }
+        }
+        let next_full = Instant::now() + opts.interval;
+        let mut next_check = Instant::now() + PROCESS_CHECK;
+        trigger = loop {
+            let wait = next_full
+                .min(next_check)
+                .saturating_duration_since(Instant::now());
+            let msg = match rx.recv_timeout(wait) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => Some(Msg::Stop),
+            };
+            match msg {
+                Some(Msg::Stop) => {
+                    stop.store(true, Ordering::Relaxed);
+                    srv.join();
+                    let _ = writeln!(log, "dockhard watch: stopped");
+                    return Ok(0);
+                }
+                Some(Msg::Reload) => {
+                    match (opts.audit)() {
+                        Ok(a) => audit_opts = a,
+                        Err(e) => {
+                            let _ = writeln!(log, "dockhard watch: SIGHUP: policy kept: {e}");
+                        }
+                    }
+                    break Trigger::Signal;
+                }
+                Some(Msg::Event) => break Trigger::Event,
+                Some(Msg::File) => break Trigger::File,
+                None => {
+                    if Instant::now() >= next_full {
+                        break Trigger::Interval;
+                    }
+                    next_check = Instant::now() + PROCESS_CHECK;
+                    if collect::dockerd_pids() != pids {
+                        break Trigger::Process;
+                    }
+                }
+            }
+        };
+        // Take what else arrives meanwhile with the same audit (a stop
+        // still stops).
+        std::thread::sleep(DEBOUNCE);
+        while let Ok(m) = rx.try_recv() {
+            if matches!(m, Msg::Stop) {
+                stop.store(true, Ordering::Relaxed);
+                srv.join();
+                let _ = writeln!(log, "dockhard watch: stopped");
+                return Ok(0);
+            }
+        }
+        pids = collect::dockerd_pids();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_duration("300").unwrap(), Duration::from_secs(300));
+        assert_eq!(
+            parse_duration("1500ms").unwrap(),
+            Duration::from_millis(1500)
+        );
+        for bad in ["", "5x", "m", "-1s", "100ms", "1.5m"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert!(check_listen(&"127.0.0.1:9323".parse().unwrap(), false).is_ok());
+        assert!(check_listen(&"[::1]:9323".parse().unwrap(), false).is_ok());
+        let e = check_listen(&"0.0.0.0:9323".parse().unwrap(), false).unwrap_err();
+        assert!(e.contains("--listen-public"), "{e}");
+        assert!(check_listen(&"0.0.0.0:9323".parse().unwrap(), true).is_ok());
+    }
+}
