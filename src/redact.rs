@@ -122,9 +122,13 @@ fn mask_urls(line: &str) -> String {
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut from = 0;
     while let Some(i) = line.get(from..).and_then(|s| s.find("://")) {
+        // After the last character that cannot be in a scheme (which may be
+        // several bytes long).
         let scheme_start = line[..from + i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-            .map_or(0, |k| k + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |(k, c)| k + c.len_utf8());
         let end = from
             + i
             + line[from + i..]
@@ -290,6 +294,18 @@ mod tests {
 mod mask_tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Found by `never_panics_and_keeps_lines`: a multi-byte character just
+    /// before a scheme.
+    #[test]
+    fn a_wide_character_before_a_scheme() {
+        let line = "ꖝ.NV୍ࢎ៣://⬿ઉ%᧰j𐄺Ⱥ9\"𜳓$\\U";
+        assert_eq!(mask_secrets(line), line);
+        assert_eq!(
+            mask_secrets("៣https://u:pw@h/"),
+            format!("៣https://u:{REDACTED}@h/")
+        );
+    }
 
     #[test]
     fn secret_values_are_masked_in_what_is_shown() {
