@@ -434,6 +434,56 @@ fn harness_tls_listener_and_curl() {
     }
 }
 
+/// The daemon runs in a network namespace of its own: not the test's, with
+/// its own `docker0` there (and its iptables rules: the host's are not
+/// its); a command of [`Daemon::command`] joins it.
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn harness_daemon_has_a_network_namespace_of_its_own() {
+    let live = live("harness_daemon_has_a_network_namespace_of_its_own");
+    let d = Daemon::start(&live, DaemonOpts::new());
+    let ns_of = |pid: &str| {
+        std::fs::read_link(format!("/proc/{pid}/ns/net"))
+            .unwrap_or_else(|e| panic!("/proc/{pid}/ns/net: {e}"))
+    };
+    let daemon_ns = ns_of(&d.pid().to_string());
+    assert_ne!(
+        daemon_ns,
+        ns_of("self"),
+        "dockerd shares the test's namespace"
+    );
+    let out = d
+        .command("readlink")
+        .arg("/proc/self/ns/net")
+        .output()
+        .unwrap_or_else(|e| panic!("readlink: {e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        daemon_ns.display().to_string(),
+        "Daemon::command runs in the daemon's namespace"
+    );
+    let link = d
+        .command("ip")
+        .args(["-o", "link", "show", "docker0"])
+        .output()
+        .unwrap_or_else(|e| panic!("ip link: {e}"));
+    assert!(
+        link.status.success(),
+        "the daemon's namespace has its own docker0: {}",
+        String::from_utf8_lossy(&link.stderr)
+    );
+    let rules = d
+        .command("iptables")
+        .args(["-t", "nat", "-S", "DOCKER"])
+        .output()
+        .unwrap_or_else(|e| panic!("iptables: {e}"));
+    assert!(
+        rules.status.success(),
+        "the daemon's namespace has its own DOCKER chain: {}",
+        String::from_utf8_lossy(&rules.stderr)
+    );
+}
+
 /// SIGHUP reloads daemon.json and `reload`/`wait_info` see it.
 #[test]
 #[ignore = "live: needs root and dockerd; scripts/test runs it"]
