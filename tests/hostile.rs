@@ -676,10 +676,9 @@ fn fifo_writer(fifo: &Path) -> Background {
 }
 
 #[test]
+#[ignore = "needs root; scripts/test runs it"]
 fn fifo_and_char_device_where_files_are_expected() {
-    if !need_root("fifo_and_char_device_where_files_are_expected") {
-        return;
-    }
+    need_root("fifo_and_char_device_where_files_are_expected");
     // daemon.json a FIFO nobody writes to: a blocking open would hang.
     let root = tempfile::tempdir().unwrap();
     mkfifo(&root.path().join("etc/docker/daemon.json"));
@@ -1601,10 +1600,10 @@ impl Churn {
 /// between the listing of /proc and the reading of their files are skipped
 /// or reported, never a crash or a hang; the real daemon's verdicts stay.
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn processes_exiting_during_the_proc_scan() {
-    let Some(live) = support::live("processes_exiting_during_the_proc_scan") else {
-        return;
-    };
+    // Exclusive: `check` with no target audits every dockerd of the host.
+    let live = support::live_exclusive("processes_exiting_during_the_proc_scan");
     let mut d = support::Daemon::start(&live, support::DaemonOpts::new());
     let image = d.busybox_image();
     let cid = d.docker_ok(&[

@@ -2,15 +2,18 @@
 //! sockets and config files under /tmp), audited by `dockhard check --pid`.
 //!
 //! They need root, dockerd, the docker CLI, busybox-static, openssl and curl
-//! (`scripts/test` installs them). Without them they print `SKIPPED`, or fail
-//! when `CI` is set. They run one at a time (see `support::live`).
+//! (`scripts/test` installs them). They are `#[ignore]`d, so a plain `cargo
+//! test` reports them ignored; run (`--include-ignored`, as `scripts/test`
+//! does) without their requirements they fail. Each daemon runs in a
+//! network namespace of its own, and dockhard, curl and the test's
+//! listeners with it (`Daemon::command`, `SyslogListener::start_in`), so
+//! they run in parallel (see `support::live`).
 //!
 //! Every case that audits a daemon runs on the host's 20.10 and on the
 //! fetched 28.5 (`support::on_engines!`: `CASE::engine_20_10`,
 //! `CASE::engine_28_5`), against the same expected verdicts (`DEFAULTS`,
 //! `HARDENED`), changed only where an engine really differs, with the
-//! reason. A missing engine fails on CI and is a loud `SKIPPED` otherwise,
-//! never a pass.
+//! reason. A missing engine fails, never a pass.
 //!
 //! `harness_*` tests prove the harness itself and do not run dockhard; they
 //! run on the host's engine only (tests/live_engines.rs starts, uses and
@@ -24,6 +27,7 @@ use std::path::Path;
 use std::time::Duration;
 use support::{
     AuthzPlugin, Certs, Daemon, DaemonOpts, Engine, Live, SyslogListener, free_port, live,
+    live_exclusive,
 };
 
 // ---------------------------------------------------------------------------
@@ -98,8 +102,17 @@ struct Run {
 }
 
 fn dockhard(args: &[&str]) -> Run {
-    let mut cmd = assert_cmd::Command::cargo_bin("dockhard")
+    let cmd = assert_cmd::Command::cargo_bin("dockhard")
         .unwrap_or_else(|e| panic!("the dockhard binary is not built: {e}"));
+    run(cmd, args)
+}
+
+/// dockhard in `d`'s network namespace (where its TCP listeners are).
+fn dockhard_in(d: &Daemon, args: &[&str]) -> Run {
+    run(assert_cmd::Command::from_std(d.dockhard()), args)
+}
+
+fn run(mut cmd: assert_cmd::Command, args: &[&str]) -> Run {
     cmd.args(args).timeout(Duration::from_secs(120));
     let out = cmd
         .output()
@@ -126,7 +139,7 @@ fn dockhard(args: &[&str]) -> Run {
 fn check_pid(d: &Daemon) -> Value {
     let pid = d.pid();
     let pid_s = pid.to_string();
-    let run = dockhard(&["check", "--pid", &pid_s, "--format", "json"]);
+    let run = dockhard_in(d, &["check", "--pid", &pid_s, "--format", "json"]);
     let report: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
         panic!(
             "dockhard check --pid {pid} did not print a JSON report ({e}); exit {}\nstdout: {}\nstderr: {}",
@@ -296,15 +309,15 @@ const HARDENED_RULES: [&str; 6] = [
 /// Daemon start, busybox import, containers, a real authorization plugin
 /// that the daemon calls, syslog delivery, and a clean stop.
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn harness_daemon_image_container_plugin_syslog() {
-    let Some(live) = live("harness_daemon_image_container_plugin_syslog") else {
-        return;
-    };
+    let live = live("harness_daemon_image_container_plugin_syslog");
     let plugin = AuthzPlugin::start();
-    let syslog = SyslogListener::start();
+    let ns = support::netns();
+    let syslog = SyslogListener::start_in(&ns);
     let mut d = Daemon::start(
         &live,
-        DaemonOpts::new().args([
+        DaemonOpts::new().netns(&ns).args([
             format!("--authorization-plugin={}", plugin.name),
             "--log-driver=syslog".to_string(),
             "--log-opt".to_string(),
@@ -384,10 +397,9 @@ fn harness_daemon_image_container_plugin_syslog() {
 /// A TLS listener with client verification answers curl with the client
 /// certificate and refuses it without.
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn harness_tls_listener_and_curl() {
-    let Some(live) = live("harness_tls_listener_and_curl") else {
-        return;
-    };
+    let live = live("harness_tls_listener_and_curl");
     let certdir = tempfile::Builder::new()
         .prefix("dockhard-certs-")
         .tempdir_in("/tmp")
@@ -401,11 +413,11 @@ fn harness_tls_listener_and_curl() {
             .args(certs.tlsverify_flags()),
     );
     assert_eq!(
-        certs.curl(&live, port, "/_ping", true).as_deref(),
+        certs.curl(&live, &d.netns, port, "/_ping", true).as_deref(),
         Ok("OK"),
         "with the client certificate"
     );
-    let refused = certs.curl(&live, port, "/_ping", false);
+    let refused = certs.curl(&live, &d.netns, port, "/_ping", false);
     assert!(
         refused.is_err(),
         "without a client certificate: {refused:?}"
@@ -422,12 +434,61 @@ fn harness_tls_listener_and_curl() {
     }
 }
 
+/// The daemon runs in a network namespace of its own: not the test's, with
+/// its own `docker0` there (and its iptables rules: the host's are not
+/// its); a command of [`Daemon::command`] joins it.
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn harness_daemon_has_a_network_namespace_of_its_own() {
+    let live = live("harness_daemon_has_a_network_namespace_of_its_own");
+    let d = Daemon::start(&live, DaemonOpts::new());
+    let ns_of = |pid: &str| {
+        std::fs::read_link(format!("/proc/{pid}/ns/net"))
+            .unwrap_or_else(|e| panic!("/proc/{pid}/ns/net: {e}"))
+    };
+    let daemon_ns = ns_of(&d.pid().to_string());
+    assert_ne!(
+        daemon_ns,
+        ns_of("self"),
+        "dockerd shares the test's namespace"
+    );
+    let out = d
+        .command("readlink")
+        .arg("/proc/self/ns/net")
+        .output()
+        .unwrap_or_else(|e| panic!("readlink: {e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        daemon_ns.display().to_string(),
+        "Daemon::command runs in the daemon's namespace"
+    );
+    let link = d
+        .command("ip")
+        .args(["-o", "link", "show", "docker0"])
+        .output()
+        .unwrap_or_else(|e| panic!("ip link: {e}"));
+    assert!(
+        link.status.success(),
+        "the daemon's namespace has its own docker0: {}",
+        String::from_utf8_lossy(&link.stderr)
+    );
+    let rules = d
+        .command("iptables")
+        .args(["-t", "nat", "-S", "DOCKER"])
+        .output()
+        .unwrap_or_else(|e| panic!("iptables: {e}"));
+    assert!(
+        rules.status.success(),
+        "the daemon's namespace has its own DOCKER chain: {}",
+        String::from_utf8_lossy(&rules.stderr)
+    );
+}
+
 /// SIGHUP reloads daemon.json and `reload`/`wait_info` see it.
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn harness_reload() {
-    let Some(live) = live("harness_reload") else {
-        return;
-    };
+    let live = live("harness_reload");
     let d = Daemon::start(
         &live,
         DaemonOpts::new().config("{\"live-restore\": false}\n"),
@@ -448,10 +509,9 @@ fn harness_reload() {
 /// `--userns-remap=default` works here (creates `dockremap` and its
 /// subordinate ranges) and containers run remapped.
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn harness_userns_remap() {
-    let Some(live) = live("harness_userns_remap") else {
-        return;
-    };
+    let live = live("harness_userns_remap");
     let mut d = Daemon::start(&live, DaemonOpts::new().arg("--userns-remap=default"));
     let info = d.info();
     assert!(
@@ -472,10 +532,10 @@ fn harness_userns_remap() {
 /// A daemon that refuses to start: `try_start` returns its complaint (with
 /// the log tail) and leaves nothing behind.
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn harness_start_failure_is_reported() {
-    let Some(live) = live("harness_start_failure_is_reported") else {
-        return;
-    };
+    // Exclusive: it lists every daemon directory under /tmp.
+    let live = live_exclusive("harness_start_failure_is_reported");
     let before: Vec<_> = list_live_dirs();
     let err = Daemon::try_start(
         &live,
@@ -556,10 +616,11 @@ fn live_defaults(live: &Live, e: &Engine) {
 /// Case 2: The seed hardening, all by flags (real plugin, real syslog receiver).
 fn live_hardened_by_flags(live: &Live, e: &Engine) {
     let plugin = AuthzPlugin::start();
-    let syslog = SyslogListener::start();
+    let ns = support::netns();
+    let syslog = SyslogListener::start_in(&ns);
     let mut d = Daemon::start(
         live,
-        DaemonOpts::new().engine(e).args([
+        DaemonOpts::new().engine(e).netns(&ns).args([
             "--icc=false".to_string(),
             "--userland-proxy=false".to_string(),
             "--live-restore".to_string(),
@@ -588,7 +649,8 @@ fn live_hardened_by_flags(live: &Live, e: &Engine) {
 /// Case 3: The same hardening in daemon.json: evidence `daemon.json` at `path:line`.
 fn live_hardened_by_daemon_json(live: &Live, e: &Engine) {
     let plugin = AuthzPlugin::start();
-    let syslog = SyslogListener::start();
+    let ns = support::netns();
+    let syslog = SyslogListener::start_in(&ns);
     let config = format!(
         "{{\n  \"icc\": false,\n  \"userland-proxy\": false,\n  \"live-restore\": true,\n  \
          \"authorization-plugins\": [\"{}\"],\n  \"log-driver\": \"syslog\",\n  \
@@ -596,7 +658,7 @@ fn live_hardened_by_daemon_json(live: &Live, e: &Engine) {
         plugin.name,
         syslog.address()
     );
-    let d = Daemon::start(live, DaemonOpts::new().engine(e).config(config));
+    let d = Daemon::start(live, DaemonOpts::new().engine(e).netns(&ns).config(config));
     let path = d
         .config_path
         .clone()
@@ -735,7 +797,10 @@ fn live_tls_without_client_verification(live: &Live, e: &Engine) {
         ]),
     );
     // Precondition: the listener really serves a client without a certificate.
-    assert_eq!(certs.curl(live, port, "/_ping", false).as_deref(), Ok("OK"));
+    assert_eq!(
+        certs.curl(live, &d.netns, port, "/_ping", false).as_deref(),
+        Ok("OK")
+    );
     let report = check_pid(&d);
     assert_statuses(
         &report,
@@ -1033,7 +1098,10 @@ fn live_collect_then_check_snapshot_agrees(live: &Live, e: &Engine) {
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap.json");
     let pid = d.pid().to_string();
-    let run = dockhard(&["collect", "--pid", &pid, "-o", snap.to_str().unwrap()]);
+    let run = dockhard_in(
+        &d,
+        &["collect", "--pid", &pid, "-o", snap.to_str().unwrap()],
+    );
     assert_eq!(run.code, 0, "collect: {}", run.stderr);
     let run = dockhard(&[
         "check",
@@ -1100,17 +1168,20 @@ fn live_api_that_hangs_or_answers_garbage(live: &Live, e: &Engine) {
         std::fs::create_dir(&sub).unwrap();
         let host = bad_api(&sub, answer);
         let start = std::time::Instant::now();
-        let run = dockhard(&[
-            "check",
-            "--pid",
-            &pid,
-            "--host",
-            &host,
-            "--timeout-ms",
-            "500",
-            "--format",
-            "json",
-        ]);
+        let run = dockhard_in(
+            &d,
+            &[
+                "check",
+                "--pid",
+                &pid,
+                "--host",
+                &host,
+                "--timeout-ms",
+                "500",
+                "--format",
+                "json",
+            ],
+        );
         let took = start.elapsed();
         assert_eq!(run.code, 1, "{name}: {}", run.stderr);
         // Bounded: a few calls of at most 500 ms each, never the 120 s guard.

@@ -7,8 +7,9 @@
 //! Every case runs on the host's 20.10 and on the fetched 28.5
 //! (`support::on_engines!`: `CASE::engine_20_10`, `CASE::engine_28_5`);
 //! the expected verdicts are one table, with the few an engine changes
-//! said (and sourced) where they differ. A missing engine fails on CI and
-//! is a loud `SKIPPED` otherwise, never a pass.
+//! said (and sourced) where they differ. A missing engine
+//! is a failure, never a pass. Each daemon (and dockhard with it) runs in
+//! a network namespace of its own, so the cases run in parallel.
 
 mod support;
 
@@ -17,9 +18,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use support::{Daemon, DaemonOpts, Engine, Live};
 
-fn dockhard(args: &[&str]) -> (i32, String, String) {
-    let out = assert_cmd::Command::cargo_bin("dockhard")
-        .unwrap_or_else(|e| panic!("the dockhard binary is not built: {e}"))
+/// dockhard in `d`'s network namespace.
+fn dockhard(d: &Daemon, args: &[&str]) -> (i32, String, String) {
+    let out = assert_cmd::Command::from_std(d.dockhard())
         .args(args)
         .timeout(Duration::from_secs(120))
         .output()
@@ -400,15 +401,18 @@ fn live_cis_containers_images_and_sprawl(live: &Live, e: &Engine) {
     assert_eq!(inspect("stopped")["State"]["Running"], false);
 
     let pid = d.pid().to_string();
-    let (code, out, err) = dockhard(&[
-        "check",
-        "--pid",
-        &pid,
-        "--profile",
-        "all",
-        "--format",
-        "json",
-    ]);
+    let (code, out, err) = dockhard(
+        &d,
+        &[
+            "check",
+            "--pid",
+            &pid,
+            "--profile",
+            "all",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(code, 1, "findings: exit 1; stderr: {err}");
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     let mut problems = Vec::new();
@@ -460,19 +464,22 @@ fn live_cis_containers_images_and_sprawl(live: &Live, e: &Engine) {
     );
 
     // Exclusions: by name pattern and by label, named in the notes.
-    let (_, out, _) = dockhard(&[
-        "check",
-        "--pid",
-        &pid,
-        "--profile",
-        "all",
-        "--format",
-        "json",
-        "--exclude-container",
-        "pri*",
-        "--exclude-label",
-        "team.skip-audit=yes",
-    ]);
+    let (_, out, _) = dockhard(
+        &d,
+        &[
+            "check",
+            "--pid",
+            &pid,
+            "--profile",
+            "all",
+            "--format",
+            "json",
+            "--exclude-container",
+            "pri*",
+            "--exclude-label",
+            "team.skip-audit=yes",
+        ],
+    );
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     let results = report["daemons"][0]["results"]
         .as_array()
@@ -496,13 +503,13 @@ fn live_cis_containers_images_and_sprawl(live: &Live, e: &Engine) {
         assert!(notes.contains(want), "{want} in {notes}");
     }
     // The seed profile neither lists containers nor reports on them.
-    let (_, out, _) = dockhard(&["check", "--pid", &pid, "--format", "json"]);
+    let (_, out, _) = dockhard(&d, &["check", "--pid", &pid, "--format", "json"]);
     assert!(
         !out.contains("\"subject\""),
         "seed profile has no per-container results"
     );
     // Text output names the failing container once per rule.
-    let (_, text, _) = dockhard(&["check", "--pid", &pid, "--profile", "cis"]);
+    let (_, text, _) = dockhard(&d, &["check", "--pid", &pid, "--profile", "cis"]);
     assert!(
         text.lines()
             .any(|l| l.contains("FAIL priv (") && l.contains("runs privileged")),
@@ -513,15 +520,18 @@ fn live_cis_containers_images_and_sprawl(live: &Live, e: &Engine) {
 /// The `daemon.no-new-privileges` result of `dockhard check --pid` (CIS profile).
 fn no_new_privileges_result(d: &Daemon) -> Value {
     let pid = d.pid().to_string();
-    let (_, out, err) = dockhard(&[
-        "check",
-        "--pid",
-        &pid,
-        "--profile",
-        "cis",
-        "--format",
-        "json",
-    ]);
+    let (_, out, err) = dockhard(
+        d,
+        &[
+            "check",
+            "--pid",
+            &pid,
+            "--profile",
+            "cis",
+            "--format",
+            "json",
+        ],
+    );
     let report: Value =
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\nstderr: {err}"));
     report["daemons"][0]["results"]

@@ -13,8 +13,8 @@
 //! against them).
 //!
 //! They need root and the engines (`scripts/test` runs `scripts/engines`
-//! and sets `DOCKHARD_ENGINES`); without them they print `SKIPPED`, or fail
-//! when `CI` is set.
+//! and sets `DOCKHARD_ENGINES`); they are `#[ignore]`d (scripts/test runs
+//! them) and fail without them.
 
 mod support;
 
@@ -88,13 +88,12 @@ fn started(d: &Daemon, name: &str) -> Vec<(u32, PathBuf)> {
 /// `dockerd --version` of every engine reports its release line, and its
 /// `dockerd --help` is the one kept in tests/fixtures/engines/.
 #[test]
+#[ignore = "needs root; scripts/test runs it"]
 fn engines_dockerd_version_and_help() {
-    if !support::need_root("engines_dockerd_version_and_help") {
-        return;
-    }
+    support::need_root("engines_dockerd_version_and_help");
     let all = engines();
     for line in LINES {
-        let Some(e) = engine(line) else { continue };
+        let e = engine(line);
         assert!(all.contains(&e), "engines() lists engine({line}): {all:?}");
         let path = e
             .path_with(std::env::var_os("PATH").as_deref())
@@ -159,8 +158,8 @@ fn engines_dockerd_version_and_help() {
 /// One engine end to end: start, `/version`, the host's CLI, a container,
 /// its own containerd and shim, a clean stop.
 fn engine_end_to_end(test: &str, line: &str) {
-    let Some(live) = live(test) else { return };
-    let Some(e) = engine(line) else { return };
+    let live = live(test);
+    let e = engine(line);
     let mut d = Daemon::start(&live, DaemonOpts::new().engine(e));
     loud(&format!(
         "[engines] {} ({}): /_ping after {:.2} s",
@@ -254,16 +253,19 @@ fn engine_end_to_end(test: &str, line: &str) {
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_engine_20_10() {
     engine_end_to_end("live_engine_20_10", "20.10");
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_engine_26_1() {
     engine_end_to_end("live_engine_26_1", "26.1");
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_engine_28_5() {
     engine_end_to_end("live_engine_28_5", "28.5");
 }
@@ -286,12 +288,11 @@ fn gone(pid: u32) -> bool {
 /// harness's stop kills the shim and, listed before, the container's
 /// process. For every engine, containerd 2.x included.
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_engines_sigkilled_dockerd_leaves_nothing() {
-    let Some(live) = live("live_engines_sigkilled_dockerd_leaves_nothing") else {
-        return;
-    };
+    let live = live("live_engines_sigkilled_dockerd_leaves_nothing");
     for line in LINES {
-        let Some(e) = engine(line) else { continue };
+        let e = engine(line);
         let mut d = Daemon::start(&live, DaemonOpts::new().engine(e));
         let image = d.busybox_image();
         let id = d.docker_ok(&["run", "-d", image.as_str(), "sleep", "300"]);
@@ -378,10 +379,11 @@ fn live_engines_sigkilled_dockerd_leaves_nothing() {
 /// The engine version of each real dockerd is read from its executable,
 /// without running it (`collect::engine`), and is its `--version`'s.
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn engines_executable_versions() {
     use dockhard::collect::{engine as exe, files::Fs};
     for line in LINES {
-        let Some(e) = engine(line) else { continue };
+        let e = engine(line);
         let path = e.dockerd.display().to_string();
         let t = std::time::Instant::now();
         let v = exe::executable_version(&Fs::host(), &path);
@@ -405,8 +407,8 @@ fn engines_executable_versions() {
 /// version dockhard negotiates with it, through `collect`.
 fn engine_collect(test: &str, line: &str) {
     use dockhard::collect::{CollectOptions, Target, collect};
-    let Some(live) = live(test) else { return };
-    let Some(e) = engine(line) else { return };
+    let live = live(test);
+    let e = engine(line);
     let d = Daemon::start(&live, DaemonOpts::new().engine(e));
     let v = d.get_json("/version");
     loud(&format!(
@@ -451,16 +453,19 @@ fn engine_collect(test: &str, line: &str) {
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_engine_collect_20_10() {
     engine_collect("live_engine_collect_20_10", "20.10");
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_engine_collect_fetched_first() {
     engine_collect("live_engine_collect_fetched_first", FETCHED_LINES[0]);
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_engine_collect_fetched_second() {
     engine_collect("live_engine_collect_fetched_second", FETCHED_LINES[1]);
 }

@@ -72,14 +72,13 @@
 //! (209 kills with 7 daemon starts: 38 s; kills during the restart: 15 s;
 //! concurrent runs: 12 s, 5 of them the lock timeout).
 //!
-//! Needs root, dockerd, strace and mount (scripts/test installs them);
-//! serialised with the other live tests by `support::live`.
+//! Needs root, dockerd, strace and mount (scripts/test installs them).
+//! Each daemon runs in a network namespace of its own, and every dockhard
+//! run against it in the same one (`Supervised::command`); the tests run in
+//! parallel with the other live tests (`support::live`), except the one
+//! that finds its daemon without `--pid` (`support::live_exclusive`).
 
 mod support;
-
-/// Tests that start a dockerd share this; one that finds "the" dockerd
-/// without `--pid` takes it alone.
-static ALONE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -91,8 +90,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
-use support::supervisor::{Supervised, exec_start, run_dockhard};
-use support::{live, loud, on_ci};
+use support::supervisor::{Supervised, exec_start};
+use support::{live, live_exclusive, loud};
 
 const DOCKHARD: &str = env!("CARGO_BIN_EXE_dockhard");
 
@@ -184,21 +183,14 @@ fn seed() -> u64 {
     }
 }
 
-/// strace, or `None` (a loud SKIPPED; fatal on CI).
-fn strace(test: &str) -> Option<PathBuf> {
+/// strace; a panic without it (a live test never passes without running).
+fn strace(test: &str) -> PathBuf {
     for p in ["/usr/bin/strace", "/bin/strace"] {
         if Path::new(p).exists() {
-            return Some(PathBuf::from(p));
+            return PathBuf::from(p);
         }
     }
-    let why = "`strace` not found (package strace)";
-    if on_ci() {
-        panic!("live test `{test}` cannot run: {why}; CI is set, so this is fatal");
-    }
-    loud(&format!(
-        "\n******** SKIPPED: live test `{test}`: {why} ********\n"
-    ));
-    None
+    panic!("live test `{test}` cannot run: `strace` not found (package strace)");
 }
 
 // ---------------------------------------------------------------------------
@@ -437,9 +429,10 @@ fn apply_args(sv: &Supervised, extra: &[&str]) -> Vec<String> {
     sv.fix_args(&a)
 }
 
-fn run_quiet(args: &[String]) -> (ExitStatus, Duration) {
+fn run_quiet(sv: &Supervised, args: &[String]) -> (ExitStatus, Duration) {
     let t = Instant::now();
-    let st = Command::new(DOCKHARD)
+    let st = sv
+        .command(DOCKHARD)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -460,7 +453,8 @@ type Point = (String, usize);
 fn enumerate(sv: &Supervised, sc: &Scenario, strace: &Path) -> Vec<Point> {
     put_state(sv, &sc.before);
     let log = sv.dir.join("strace.log");
-    let st = Command::new(strace)
+    let st = sv
+        .command(strace)
         .arg("-o")
         .arg(&log)
         .arg("-e")
@@ -507,8 +501,8 @@ fn enumerate(sv: &Supervised, sc: &Scenario, strace: &Path) -> Vec<Point> {
 }
 
 /// Run `sc` under strace, killed on entry of the `point`.
-fn kill_at_syscall(sc: &Scenario, strace: &Path, point: &Point) -> ExitStatus {
-    Command::new(strace)
+fn kill_at_syscall(sv: &Supervised, sc: &Scenario, strace: &Path, point: &Point) -> ExitStatus {
+    sv.command(strace)
         .args(["-o", "/dev/null", "-e"])
         .arg(format!("trace={}", point.0))
         .arg("-e")
@@ -524,8 +518,9 @@ fn kill_at_syscall(sc: &Scenario, strace: &Path, point: &Point) -> ExitStatus {
 }
 
 /// Run `args`, SIGKILL it after `delay` (if it still runs).
-fn kill_after(args: &[String], delay: Duration) -> ExitStatus {
-    let mut c: Child = Command::new(DOCKHARD)
+fn kill_after(sv: &Supervised, args: &[String], delay: Duration) -> ExitStatus {
+    let mut c: Child = sv
+        .command(DOCKHARD)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -543,7 +538,7 @@ fn make_scenario(sv: &Supervised, name: &'static str, extra: &[&str], before: St
     let mut after = None;
     for _ in 0..3 {
         put_state(sv, &before);
-        let (st, t) = run_quiet(&args);
+        let (st, t) = run_quiet(sv, &args);
         assert!(st.success(), "{name}: uninterrupted run: {st}");
         let now = read_state(sv);
         assert_ne!(now, before, "{name}: the fix changed nothing");
@@ -570,7 +565,7 @@ fn recover(sv: &Supervised, sc: &Scenario, obs: &Observed, label: &str, fresh_fi
     let rollback: Vec<&str> = rollback.iter().map(String::as_str).collect();
     if fresh_first {
         let args: Vec<&str> = sc.args.iter().map(String::as_str).collect();
-        let (code, out) = run_dockhard(&args);
+        let (code, out) = sv.dockhard(&args);
         assert_eq!(code, 0, "{label}: fresh fix --apply after the kill:\n{out}");
         assert_eq!(read_state(sv), sc.after, "{label}: fresh fix --apply");
         let left: Vec<PathBuf> = files_under(&sv.dir.join("etc"))
@@ -582,7 +577,7 @@ fn recover(sv: &Supervised, sc: &Scenario, obs: &Observed, label: &str, fresh_fi
             "{label}: temporary files of the killed run left after a fresh apply: {left:?}"
         );
         assert_lock_free(sv, label);
-        let (code, out) = run_dockhard(&rollback);
+        let (code, out) = sv.dockhard(&rollback);
         assert_eq!(code, 0, "{label}: fix --rollback:\n{out}");
         let st = read_state(sv);
         let mixed = obs.state != sc.before && obs.state != sc.after;
@@ -600,7 +595,7 @@ fn recover(sv: &Supervised, sc: &Scenario, obs: &Observed, label: &str, fresh_fi
         }
     } else {
         let (complete, _) = backup_sets(sv, label);
-        let (code, out) = run_dockhard(&rollback);
+        let (code, out) = sv.dockhard(&rollback);
         if complete > 0 {
             assert_eq!(code, 0, "{label}: fix --rollback:\n{out}");
         } else {
@@ -617,10 +612,11 @@ fn recover(sv: &Supervised, sc: &Scenario, obs: &Observed, label: &str, fresh_fi
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_faults_kills_at_every_write_syscall_and_at_random_times() {
     let test = "live_faults_kills_at_every_write_syscall_and_at_random_times";
-    let Some(live) = live(test) else { return };
-    let Some(strace) = strace(test) else { return };
+    let live = live(test);
+    let strace = strace(test);
     let t0 = Instant::now();
     let seed = seed();
     let random_trials = env_usize("DOCKHARD_FAULT_TRIALS", 80);
@@ -677,7 +673,7 @@ fn live_faults_kills_at_every_write_syscall_and_at_random_times() {
         let (label, st) = match point {
             Some(p) => {
                 let label = format!("{}: kill on {} #{}", sc.name, p.0, p.1);
-                let st = kill_at_syscall(sc, &strace, p);
+                let st = kill_at_syscall(&sv, sc, &strace, p);
                 assert!(
                     killed(&st),
                     "{label}: not killed ({st}): the run took another path"
@@ -686,7 +682,7 @@ fn live_faults_kills_at_every_write_syscall_and_at_random_times() {
             }
             None => {
                 let label = format!("{}: kill after {delay:?} (seed {seed})", sc.name);
-                let st = kill_after(&sc.args, *delay);
+                let st = kill_after(&sv, &sc.args, *delay);
                 if killed(&st) {
                     random_killed += 1;
                 } else {
@@ -763,11 +759,9 @@ fn restart_commands(sv: &Supervised) -> Vec<u32> {
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_faults_kills_during_the_restart() {
-    let Some(live) = live("live_faults_kills_during_the_restart") else {
-        return;
-    };
-    let _shared = ALONE.read().unwrap_or_else(|e| e.into_inner());
+    let live = live("live_faults_kills_during_the_restart");
     let seed = seed() ^ 0x5eed;
     let trials = env_usize("DOCKHARD_FAULT_RESTART_TRIALS", 3);
     let mut rng = Rng(seed);
@@ -781,7 +775,7 @@ fn live_faults_kills_during_the_restart() {
     };
     // The uninterrupted run: its duration and the new files.
     let t = Instant::now();
-    let (code, out) = run_dockhard(&args(&sv).iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, out) = sv.dockhard(&args(&sv).iter().map(String::as_str).collect::<Vec<_>>());
     let full = t.elapsed();
     assert_eq!(code, 0, "{out}");
     let after = read_state(&sv);
@@ -798,7 +792,7 @@ fn live_faults_kills_during_the_restart() {
         sv.restart().unwrap();
         let delay = Duration::from_micros(rng.below(full.as_micros() as u64));
         let label = format!("restart trial {k}: kill after {delay:?} (seed {seed})");
-        let st = kill_after(&args(&sv), delay);
+        let st = kill_after(&sv, &args(&sv), delay);
         // The supervisor serves a restart a killed run asked for (its
         // restart command outlives it).
         let ok = support::poll(Duration::from_secs(70), || {
@@ -811,7 +805,7 @@ fn live_faults_kills_during_the_restart() {
             assert_eq!(obs.state, after, "{label}: finished ({st})");
         }
         // A fresh run ends with the new configuration running.
-        let (code, out) = run_dockhard(&args(&sv).iter().map(String::as_str).collect::<Vec<_>>());
+        let (code, out) = sv.dockhard(&args(&sv).iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(code, 0, "{label}: fresh fix --apply:\n{out}");
         assert_eq!(read_state(&sv), after, "{label}: fresh fix --apply");
         check_daemon_config(&sv, &label).unwrap();
@@ -929,11 +923,9 @@ impl Untouched {
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_faults_full_disk_and_read_only_etc() {
-    let Some(live) = live("live_faults_full_disk_and_read_only_etc") else {
-        return;
-    };
-    let _shared = ALONE.read().unwrap_or_else(|e| e.into_inner());
+    let live = live("live_faults_full_disk_and_read_only_etc");
     let sv = Supervised::start(&live, UNIT_FLAGS, INITIAL_JSON);
     let restart = sv.restart_cmd();
     let fix = |method: &str, backup_dir: Option<&Path>| {
@@ -954,7 +946,7 @@ fn live_faults_full_disk_and_read_only_etc() {
             let i = all.iter().position(|x| x == "--backup-dir").unwrap();
             all[i + 1] = b.display().to_string();
         }
-        run_dockhard(&all.iter().map(String::as_str).collect::<Vec<_>>())
+        sv.dockhard(&all.iter().map(String::as_str).collect::<Vec<_>>())
     };
     let etc = sv.dir.join("etc");
     let etc_docker = sv.config.parent().unwrap().to_path_buf();
@@ -1047,11 +1039,9 @@ fn assert_refused(label: &str, code: i32, out: &str, why: &str, names: &str) {
 // A failing restart
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_faults_failing_restart_command_rolls_back() {
-    let Some(live) = live("live_faults_failing_restart_command_rolls_back") else {
-        return;
-    };
-    let _shared = ALONE.read().unwrap_or_else(|e| e.into_inner());
+    let live = live("live_faults_failing_restart_command_rolls_back");
     let sv = Supervised::start(&live, UNIT_FLAGS, INITIAL_JSON);
     let before = read_state(&sv);
     let fix = |restart: &str| {
@@ -1122,8 +1112,8 @@ fn hold_lock(sv: &Supervised) -> fs::File {
     f
 }
 
-fn spawn(args: &[String]) -> Child {
-    Command::new(DOCKHARD)
+fn spawn(sv: &Supervised, args: &[String]) -> Child {
+    sv.command(DOCKHARD)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -1145,12 +1135,11 @@ fn finish(c: Child) -> (i32, String) {
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_faults_two_applies_at_once() {
-    let Some(live) = live("live_faults_two_applies_at_once") else {
-        return;
-    };
-    // Finds the daemon without --pid: no other test's dockerd may run.
-    let _alone = ALONE.write().unwrap_or_else(|e| e.into_inner());
+    // Finds the daemon without --pid (scenario 4): no other test's dockerd
+    // may run.
+    let live = live_exclusive("live_faults_two_applies_at_once");
     let sv = Supervised::start(&live, UNIT_FLAGS, INITIAL_JSON);
     let init = read_state(&sv);
     let lock = sv.backups.join("dockhard.lock").display().to_string();
@@ -1165,7 +1154,7 @@ fn live_faults_two_applies_at_once() {
     //    files and changes nothing.
     put_state(&sv, &init);
     let held = hold_lock(&sv);
-    let (a, b) = (spawn(&none(&RULES)), spawn(&none(&RULES)));
+    let (a, b) = (spawn(&sv, &none(&RULES)), spawn(&sv, &none(&RULES)));
     thread::sleep(Duration::from_millis(1500));
     drop(held);
     let ((ca, oa), (cb, ob)) = (finish(a), finish(b));
@@ -1178,7 +1167,7 @@ fn live_faults_two_applies_at_once() {
     );
     let after = read_state(&sv);
     put_state(&sv, &init);
-    let (st, _) = run_quiet(&none(&RULES));
+    let (st, _) = run_quiet(&sv, &none(&RULES));
     assert!(st.success());
     assert_eq!(after, read_state(&sv), "the files of one uninterrupted run");
 
@@ -1186,13 +1175,11 @@ fn live_faults_two_applies_at_once() {
     //    end state is that of one run fixing all three rules).
     put_state(&sv, &init);
     let held = hold_lock(&sv);
-    let a = spawn(&none(&[
-        "--rule",
-        "daemon.icc",
-        "--rule",
-        "daemon.live-restore",
-    ]));
-    let b = spawn(&none(&["--rule", "daemon.userland-proxy"]));
+    let a = spawn(
+        &sv,
+        &none(&["--rule", "daemon.icc", "--rule", "daemon.live-restore"]),
+    );
+    let b = spawn(&sv, &none(&["--rule", "daemon.userland-proxy"]));
     thread::sleep(Duration::from_millis(1500));
     drop(held);
     let ((ca, oa), (cb, ob)) = (finish(a), finish(b));
@@ -1209,7 +1196,7 @@ fn live_faults_two_applies_at_once() {
     // 3. The lock held longer than dockhard waits: refused, naming the lock.
     put_state(&sv, &init);
     let held = hold_lock(&sv);
-    let (code, out) = finish(spawn(&none(&RULES)));
+    let (code, out) = finish(spawn(&sv, &none(&RULES)));
     drop(held);
     println!("lock held: exit {code}\n{}", last_lines(&out, 2));
     assert_eq!(code, 2, "{out}");
@@ -1229,7 +1216,7 @@ fn live_faults_two_applies_at_once() {
     let mut args = sv.fix_args(&r);
     let i = args.iter().position(|a| a == "--pid").unwrap();
     args.drain(i..i + 2);
-    let (a, b) = (spawn(&args), spawn(&args));
+    let (a, b) = (spawn(&sv, &args), spawn(&sv, &args));
     let ((ca, oa), (cb, ob)) = (finish(a), finish(b));
     let both = format!("{oa}\n---\n{ob}");
     println!(

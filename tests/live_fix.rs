@@ -7,14 +7,16 @@
 //! the daemon with `--unit FILE`. Faults (kills, full disk, read-only /etc,
 //! failing restarts, concurrent runs) are in tests/live_faults.rs.
 //!
-//! Needs root and dockerd (see tests/live.rs); serialised with the other
-//! live tests by `support::live`.
+//! Needs root and dockerd (see tests/live.rs). Each daemon runs in a
+//! network namespace of its own, with dockhard and the syslog receiver
+//! (`Supervised::dockhard`, `Daemon::dockhard`, `SyslogListener::start_in`),
+//! so these run in parallel with the other live tests (`support::live`).
 
 mod support;
 
 use serde_json::Value;
 use std::fs;
-use support::supervisor::{Supervised, run_dockhard};
+use support::supervisor::{Supervised, run_dockhard, run_output};
 use support::{Daemon, DaemonOpts, SyslogListener, live};
 
 fn icc(v: &Value) -> String {
@@ -27,13 +29,14 @@ fn icc(v: &Value) -> String {
 // ---------------------------------------------------------------------------
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_fix_seed_by_daemon_json_with_restart() {
-    let Some(live) = live("live_fix_seed_by_daemon_json_with_restart") else {
-        return;
-    };
-    let syslog = SyslogListener::start();
-    let sv = Supervised::start(
+    let live = live("live_fix_seed_by_daemon_json_with_restart");
+    let ns = support::netns();
+    let syslog = SyslogListener::start_in(&ns);
+    let sv = Supervised::start_in(
         &live,
+        &ns,
         "",
         "{\n  \"log-driver\": \"json-file\",\n  \"log-opts\": {\n    \"max-size\": \"10m\"\n  }\n}\n",
     );
@@ -97,17 +100,16 @@ fn live_fix_seed_by_daemon_json_with_restart() {
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_fix_sighup_only_for_live_restore() {
-    let Some(live) = live("live_fix_sighup_only_for_live_restore") else {
-        return;
-    };
+    let live = live("live_fix_sighup_only_for_live_restore");
     let d = Daemon::start(
         &live,
         DaemonOpts::new().config("{\n  \"debug\": false\n}\n"),
     );
     let pid = d.pid().to_string();
     let backups = d.dir.join("backups").display().to_string();
-    let (code, out) = run_dockhard(&[
+    let (code, out) = run_output(d.dockhard().args([
         "fix",
         "--pid",
         &pid,
@@ -119,7 +121,7 @@ fn live_fix_sighup_only_for_live_restore() {
         "30",
         "--apply",
         "--yes",
-    ]);
+    ]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("dockerd action: reload (SIGHUP)"), "{out}");
     assert!(
@@ -136,13 +138,14 @@ fn live_fix_sighup_only_for_live_restore() {
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_fix_flag_in_unit_goes_to_a_dropin() {
-    let Some(live) = live("live_fix_flag_in_unit_goes_to_a_dropin") else {
-        return;
-    };
-    let syslog = SyslogListener::start();
-    let sv = Supervised::start(
+    let live = live("live_fix_flag_in_unit_goes_to_a_dropin");
+    let ns = support::netns();
+    let syslog = SyslogListener::start_in(&ns);
+    let sv = Supervised::start_in(
         &live,
+        &ns,
         "--log-driver json-file --log-opt max-size=10m",
         "{\n  \"debug\": false\n}\n",
     );
@@ -176,10 +179,9 @@ fn live_fix_flag_in_unit_goes_to_a_dropin() {
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_fix_rollback_when_dockerd_does_not_start() {
-    let Some(live) = live("live_fix_rollback_when_dockerd_does_not_start") else {
-        return;
-    };
+    let live = live("live_fix_rollback_when_dockerd_does_not_start");
     let sv = Supervised::start(&live, "", "{\n  \"debug\": false\n}\n");
     let old_json = fs::read_to_string(&sv.config).unwrap();
     let restart = sv.restart_cmd();
@@ -227,10 +229,9 @@ fn live_fix_rollback_when_dockerd_does_not_start() {
 /// from `dockhard tls init`, `fix --apply` with a restart, and the new daemon
 /// refuses a client without a certificate (the probe says so).
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_fix_tls_for_a_plain_tcp_listener() {
-    let Some(live) = live("live_fix_tls_for_a_plain_tcp_listener") else {
-        return;
-    };
+    let live = live("live_fix_tls_for_a_plain_tcp_listener");
     let port = support::free_port();
     let sv = Supervised::start(&live, &format!("-H tcp://127.0.0.1:{port}"), "{}\n");
     let certs = sv.dir.join("certs");
@@ -284,7 +285,7 @@ fn live_fix_tls_for_a_plain_tcp_listener() {
     let pid = sv.pid().to_string();
     let unit = sv.unit.display().to_string();
     let (code, report) =
-        run_dockhard(&["check", "--pid", &pid, "--unit", &unit, "--format", "json"]);
+        sv.dockhard(&["check", "--pid", &pid, "--unit", &unit, "--format", "json"]);
     assert_eq!(code, 1, "{report}");
     let v: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
     let auth = v["daemons"][0]["results"]
@@ -302,10 +303,9 @@ fn live_fix_tls_for_a_plain_tcp_listener() {
 /// to (without a client certificate) would lock the tool out: refused
 /// unless --force, and nothing is written.
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_fix_refuses_to_lock_itself_out_of_its_own_endpoint() {
-    let Some(live) = live("live_fix_refuses_to_lock_itself_out_of_its_own_endpoint") else {
-        return;
-    };
+    let live = live("live_fix_refuses_to_lock_itself_out_of_its_own_endpoint");
     let port = support::free_port();
     let sv = Supervised::start(&live, &format!("-H tcp://127.0.0.1:{port}"), "{}\n");
     let certs = sv.dir.join("certs");
@@ -348,10 +348,9 @@ fn live_fix_refuses_to_lock_itself_out_of_its_own_endpoint() {
 /// Live restore is incompatible with swarm mode: on a swarm node the rule is
 /// not applicable and `fix` does not turn it on.
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_fix_leaves_live_restore_alone_in_swarm_mode() {
-    let Some(live) = live("live_fix_leaves_live_restore_alone_in_swarm_mode") else {
-        return;
-    };
+    let live = live("live_fix_leaves_live_restore_alone_in_swarm_mode");
     let d = Daemon::start(&live, DaemonOpts::new().config("{}\n"));
     d.docker_ok(&[
         "swarm",
@@ -364,7 +363,7 @@ fn live_fix_leaves_live_restore_alone_in_swarm_mode() {
     assert_eq!(d.info()["Swarm"]["LocalNodeState"], "active");
     let pid = d.pid().to_string();
     let backups = d.dir.join("backups").display().to_string();
-    let (code, out) = run_dockhard(&[
+    let (code, out) = run_output(d.dockhard().args([
         "fix",
         "--pid",
         &pid,
@@ -374,7 +373,7 @@ fn live_fix_leaves_live_restore_alone_in_swarm_mode() {
         &backups,
         "--apply",
         "--yes",
-    ]);
+    ]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("not_applicable"), "{out}");
     assert!(out.contains("nothing to do"), "{out}");

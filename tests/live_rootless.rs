@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::{live, poll};
+use support::{live_exclusive, poll};
 
 const USER: &str = "dockhard-rl";
 const SCRIPT: &str = "/usr/share/docker.io/contrib/dockerd-rootless.sh";
@@ -39,10 +39,10 @@ fn dockerd_of(uid: u32) -> Option<u32> {
 }
 
 #[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
 fn live_rootless_daemon_is_found_and_audited_with_its_own_config() {
-    let Some(_live) = live("live_rootless_daemon_is_found_and_audited_with_its_own_config") else {
-        return;
-    };
+    // Exclusive: `check` with no target audits every dockerd of the host.
+    let _live = live_exclusive("live_rootless_daemon_is_found_and_audited_with_its_own_config");
     let (Some(uid), Some(gid)) = (id("-u"), id("-g")) else {
         panic!("user {USER} does not exist: scripts/test creates it (with /etc/subuid ranges)");
     };

@@ -15,7 +15,8 @@ echo "building release..." >&2
 cargo build --release --quiet
 BIN=${DOCKHARD_BIN:-$PWD/target/release/dockhard}
 
-# The live tests' lock: they and the benchmarks share docker0.
+# The live tests' lock, exclusively: the benchmark's dockerd uses the host's
+# docker0 and sees every dockerd (the live tests' daemons have their own).
 exec 9>/tmp/dockhard-live.lock
 flock 9
 

@@ -1,10 +1,18 @@
 //! Real-daemon test harness for the live integration tests.
 //!
 //! - [`live`]: requirements check (root, dockerd, docker CLI, static busybox,
-//!   openssl, curl, tar) plus the global lock every live test holds. Missing
-//!   requirements are fatal when `CI` is set, a loud `SKIPPED` otherwise.
-//! - [`Daemon`]: a private dockerd in a unique directory under /tmp, stopped
-//!   (and its directory unmounted and removed) on drop.
+//!   openssl, curl, tar) plus the lock every live test holds: shared
+//!   ([`live`]) for a test whose daemons are isolated, exclusive
+//!   ([`live_exclusive`]) for one that must see no other dockerd. Missing
+//!   requirements fail the test: every live test is `#[ignore]`d (a plain
+//!   `cargo test` reports it ignored) and runs only when asked for
+//!   (`--include-ignored`, as `scripts/test` does), so it never passes
+//!   without running.
+//! - [`Daemon`]: a private dockerd in a unique directory under /tmp and in a
+//!   network namespace of its own ([`netns::Netns`]: its own `docker0` and
+//!   iptables, never the host's), stopped (and its directory unmounted and
+//!   removed, its namespace deleted) on drop. [`Daemon::command`] runs a
+//!   program in its namespace (dockhard, curl, the docker CLI over TCP).
 //! - [`AuthzPlugin`]: a real authorization plugin on /run/docker/plugins that
 //!   allows everything and counts what the daemon asked.
 //! - [`Certs`]: a CA, a server and a client certificate made with `openssl`.
@@ -15,18 +23,22 @@
 //!   wall time, peak RSS and bytes read ([`Measured`]).
 //! - [`FakeDockerd`]: a process whose executable is named `dockerd`, with
 //!   the command line and the (inherited) listening sockets a test gives it.
-//! - [`need_root`]: like [`live`] for tests that only need root.
+//! - [`need_root`]: like [`live`] for tests that only need root (fails
+//!   without it; such tests are `#[ignore]`d like the live ones).
 //! - [`engines`], [`engine`]: the host's dockerd and the newer engines
 //!   `scripts/engines` fetched (read from the manifest [`ENGINES_ENV`]
-//!   names), started with [`DaemonOpts::engine`]. A missing one is fatal
-//!   when `CI` is set, a loud `SKIPPED` otherwise.
+//!   names), started with [`DaemonOpts::engine`]. A missing one fails the
+//!   test.
 //!
 //! Everything here panics with a message naming what failed (and, for a
 //! daemon, the tail of its log): it is test support code.
 
 #![allow(dead_code)]
 
+pub mod netns;
 pub mod supervisor;
+
+pub use netns::Netns;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -39,13 +51,18 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// File locked (flock) by every live test, across test binaries and
-/// processes: the daemons share the default bridge `docker0` and iptables.
+/// processes: shared by a test whose daemons run in namespaces of their own
+/// ([`live`]), exclusive by one that must see no other dockerd on the host
+/// ([`live_exclusive`]: it runs dockhard without `--pid`, or scans /proc).
 pub const LOCK_FILE: &str = "/tmp/dockhard-live.lock";
+/// The reason every live test is `#[ignore]`d with (`scripts/test` runs
+/// them with `--include-ignored`).
+pub const LIVE_IGNORE: &str = "live: needs root and dockerd; scripts/test runs it";
 /// Image built by [`Daemon::busybox_image`].
 pub const IMAGE: &str = "dh-busybox";
 /// How long a daemon may take to answer `/_ping`.
@@ -185,15 +202,22 @@ pub fn requirements() -> Result<&'static Tools, String> {
         .map_err(|e| e.clone())
 }
 
-/// Held by a live test for its whole duration: the process-wide mutex and
-/// an exclusive flock on [`LOCK_FILE`]. Declare it first in a test so it is
-/// dropped last (after the daemons).
+/// Held by a live test for its whole duration: the process-wide lock and
+/// a flock on [`LOCK_FILE`], both shared ([`live`]) or both exclusive
+/// ([`live_exclusive`]). Declare it first in a test so it is dropped last
+/// (after the daemons).
 pub struct Live {
     pub tools: &'static Tools,
     test: String,
     started: Instant,
     _flock: fs::File,
-    _mutex: MutexGuard<'static, ()>,
+    _lock: Held,
+}
+
+/// The process-wide half of a [`Live`]'s lock.
+enum Held {
+    Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
+    Exclusive(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
 }
 
 impl Drop for Live {
@@ -211,7 +235,7 @@ impl Drop for Live {
     }
 }
 
-static LOCK: Mutex<()> = Mutex::new(());
+static LOCK: RwLock<()> = RwLock::new(());
 
 /// Write a line to the real standard error, past libtest's output capture
 /// (which only intercepts the print macros), so it shows for passing tests.
@@ -220,46 +244,69 @@ pub fn loud(msg: &str) {
     let _ = writeln!(e, "{msg}");
 }
 
-/// Enter a live test: `let Some(live) = support::live("name") else { return };`
-///
-/// Without the requirements: panics when `CI` is set (live tests never skip
-/// silently on CI), otherwise prints a loud `SKIPPED` and returns `None`.
-pub fn live(test: &str) -> Option<Live> {
-    let tools = match requirements() {
-        Ok(t) => t,
-        Err(why) => {
-            if on_ci() {
-                panic!(
-                    "live test `{test}` cannot run: {why}. CI is set, so missing requirements \
-                     are fatal (run scripts/test as root; it installs the packages)"
-                );
-            }
-            loud(&format!(
-                "\n******** SKIPPED: live test `{test}`: {why} (set up with scripts/test; \
-                 with CI set this is a failure) ********\n"
-            ));
-            return None;
-        }
+/// The requirements of the live tests, or a panic naming what is missing:
+/// a live test that runs (`--include-ignored`) never passes without them.
+pub fn require(test: &str) -> &'static Tools {
+    requirements().unwrap_or_else(|why| {
+        panic!(
+            "live test `{test}` cannot run: {why} (run scripts/test as root; it installs the \
+             packages). Live tests are ignored by a plain `cargo test`; run explicitly, a \
+             missing requirement is a failure"
+        )
+    })
+}
+
+/// Enter a live test whose daemons are isolated (each in its own network
+/// namespace): `let live = support::live("name");`. Holds the lock shared,
+/// so such tests run in parallel; panics without the requirements.
+pub fn live(test: &str) -> Live {
+    enter(test, false)
+}
+
+/// Enter a live test that must see no other dockerd of the host (it runs
+/// dockhard without `--pid`, or lists /proc): the lock exclusively, so it
+/// runs alone among the live tests of every binary.
+pub fn live_exclusive(test: &str) -> Live {
+    enter(test, true)
+}
+
+fn enter(test: &str, exclusive: bool) -> Live {
+    let tools = require(test);
+    let held = if exclusive {
+        Held::Exclusive(LOCK.write().unwrap_or_else(|p| p.into_inner()))
+    } else {
+        Held::Shared(LOCK.read().unwrap_or_else(|p| p.into_inner()))
     };
-    let mutex = LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(LOCK_FILE)
         .unwrap_or_else(|e| panic!("{LOCK_FILE}: {e}"));
+    let op = if exclusive {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_SH
+    };
     // SAFETY: flock on a valid, owned descriptor.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
     if rc != 0 {
         panic!("flock {LOCK_FILE}: {}", io::Error::last_os_error());
     }
-    Some(Live {
+    Live {
         tools,
         test: test.to_string(),
         started: Instant::now(),
         _flock: file,
-        _mutex: mutex,
-    })
+        _lock: held,
+    }
+}
+
+/// A new network namespace ([`Netns::new`]) for a daemon, shared with what
+/// a test binds before starting it ([`SyslogListener::start_in`],
+/// [`DaemonOpts::netns`]); panics when it cannot be made.
+pub fn netns() -> Arc<Netns> {
+    Arc::new(Netns::new().unwrap_or_else(|e| panic!("network namespace: {e}")))
 }
 
 // ---------------------------------------------------------------------------
@@ -503,23 +550,16 @@ fn engine_set() -> &'static EngineSet {
     SET.get_or_init(load_engines)
 }
 
-fn engines_missing(what: &str, why: &[String]) {
+fn engines_missing(what: &str, why: &[String]) -> ! {
     let why = why.join("; ");
-    if on_ci() {
-        panic!(
-            "{what}: {why}. CI is set, so a missing engine is fatal (scripts/test runs \
-             scripts/engines, which fetches them; {ENGINES_ENV} names its manifest)"
-        );
-    }
-    loud(&format!(
-        "\n******** SKIPPED: {what}: {why} (fetch them with scripts/engines; \
-         with CI set this is a failure) ********\n"
-    ));
+    panic!(
+        "{what}: {why}. A missing engine is a failure (scripts/test runs scripts/engines, \
+         which fetches them; {ENGINES_ENV} names its manifest)"
+    );
 }
 
 /// Every engine: the host's (20.10 on Debian 12) first, then the fetched
-/// ones of [`engines_manifest`] ([`FETCHED_LINES`]). A missing one panics
-/// on CI and is left out with a loud `SKIPPED` otherwise.
+/// ones of [`engines_manifest`] ([`FETCHED_LINES`]). A missing one panics.
 pub fn engines() -> Vec<&'static Engine> {
     let set = engine_set();
     if !set.missing.is_empty() {
@@ -528,12 +568,12 @@ pub fn engines() -> Vec<&'static Engine> {
     set.engines.clone()
 }
 
-/// The engine of release `line` (`"20.10"`, `"26.1"`, `"28.5"`). `None`
-/// (after a loud `SKIPPED`) when it is missing; a panic on CI.
-pub fn engine(line: &str) -> Option<&'static Engine> {
+/// The engine of release `line` (`"20.10"`, `"26.1"`, `"28.5"`); panics
+/// when it is missing.
+pub fn engine(line: &str) -> &'static Engine {
     let set = engine_set();
     if let Some(e) = set.engines.iter().find(|e| e.is_line(line)) {
-        return Some(e);
+        return e;
     }
     let mut why: Vec<String> = set
         .missing
@@ -552,37 +592,37 @@ pub fn engine(line: &str) -> Option<&'static Engine> {
         ));
         why.extend(set.missing.iter().cloned());
     }
-    engines_missing(&format!("engine {line}"), &why);
-    None
+    engines_missing(&format!("engine {line}"), &why)
 }
 
 /// The engines the seed and CIS live suites (tests/live.rs,
 /// tests/live_cis.rs) run every case on: the host's and the newest fetched.
 pub const SUITE_LINES: [&str; 2] = ["20.10", "28.5"];
 
-/// One engine's run of a live case: the requirements and the lock of
-/// [`live`], then [`engine`] (a missing engine panics on CI, else a loud
-/// `SKIPPED`: never a silent pass), then `case`.
+/// One engine's run of a live case: the requirements and the (shared)
+/// lock of [`live`], then [`engine`] (a missing engine panics: never a
+/// silent pass), then `case`.
 pub fn run_on(test: &str, line: &str, case: impl FnOnce(&Live, &'static Engine)) {
-    let Some(live) = live(&format!("{test} on {line}")) else {
-        return;
-    };
-    let Some(e) = engine(line) else { return };
+    let live = live(&format!("{test} on {line}"));
+    let e = engine(line);
     case(&live, e);
 }
 
 /// `on_engines!(case, ...)`: for each `fn case(live: &Live, e: &Engine)`,
 /// a module `case` with one test per engine of [`SUITE_LINES`]
-/// (`case::engine_20_10`, `case::engine_28_5`), each through [`run_on`].
+/// (`case::engine_20_10`, `case::engine_28_5`), each through [`run_on`]
+/// and `#[ignore]`d like every live test ([`LIVE_IGNORE`]).
 #[macro_export]
 macro_rules! on_engines {
     ($($case:ident),* $(,)?) => {$(
         mod $case {
             #[test]
+            #[ignore = "live: needs root and dockerd; scripts/test runs it"]
             fn engine_20_10() {
                 $crate::support::run_on(stringify!($case), $crate::support::SUITE_LINES[0], super::$case);
             }
             #[test]
+            #[ignore = "live: needs root and dockerd; scripts/test runs it"]
             fn engine_28_5() {
                 $crate::support::run_on(stringify!($case), $crate::support::SUITE_LINES[1], super::$case);
             }
@@ -939,6 +979,8 @@ pub struct DaemonOpts {
     pub env: Vec<(String, String)>,
     /// The engine to run; `None`: the host's dockerd ([`Tools::dockerd`]).
     pub engine: Option<Engine>,
+    /// The network namespace to run it in; `None`: a new one.
+    pub netns: Option<Arc<Netns>>,
 }
 
 impl DaemonOpts {
@@ -976,9 +1018,41 @@ impl DaemonOpts {
         self.engine = Some(engine.clone());
         self
     }
+
+    /// Run it in `ns` (made by [`netns`] before the daemon, for what the
+    /// test must bind in it first, e.g. a [`SyslogListener::start_in`]).
+    pub fn netns(mut self, ns: &Arc<Netns>) -> Self {
+        self.netns = Some(ns.clone());
+        self
+    }
 }
 
-/// A private dockerd. Stopped, unmounted and removed on drop.
+/// Held while a daemon that remaps user namespaces starts: dockerd creates
+/// the `dockremap` user and its subordinate ranges on its first start
+/// (useradd, usermod), which fail when two daemons do it at once.
+fn userns_start_lock(argv: &[String], config: Option<&str>) -> Option<fs::File> {
+    let remaps = argv.iter().any(|a| a.contains("userns-remap"))
+        || config.is_some_and(|c| c.contains("userns-remap"));
+    if !remaps {
+        return None;
+    }
+    let path = "/tmp/dockhard-userns.lock";
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    // SAFETY: flock on a valid, owned descriptor.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        panic!("flock {path}: {}", io::Error::last_os_error());
+    }
+    Some(f)
+}
+
+/// A private dockerd in a network namespace of its own. Stopped, unmounted
+/// and removed on drop (then its namespace is deleted, unless a test still
+/// holds it).
 pub struct Daemon {
     /// The unique directory D (0755, under /tmp).
     pub dir: PathBuf,
@@ -994,6 +1068,8 @@ pub struct Daemon {
     pub engine: Option<Engine>,
     /// From the start of dockerd to its first `/_ping` answer.
     pub ready_after: Duration,
+    /// Its network namespace: its `docker0`, iptables and TCP listeners.
+    pub netns: Arc<Netns>,
     pid: u32,
     child: Option<Child>,
     tools: &'static Tools,
@@ -1047,6 +1123,16 @@ impl Daemon {
             config_path = Some(p);
         }
         argv.extend(opts.args.iter().cloned());
+        let netns = match &opts.netns {
+            Some(ns) => ns.clone(),
+            None => match Netns::new() {
+                Ok(ns) => Arc::new(ns),
+                Err(why) => {
+                    let _ = fs::remove_dir_all(&dir);
+                    return Err(why);
+                }
+            },
+        };
         let logf = fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let logf2 = logf
             .try_clone()
@@ -1077,6 +1163,8 @@ impl Daemon {
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
+        netns.enter(&mut cmd);
+        let _userns = userns_start_lock(&argv, opts.config.as_deref());
         let spawned = Instant::now();
         let child = match cmd.spawn() {
             Ok(c) => c,
@@ -1095,6 +1183,7 @@ impl Daemon {
             argv,
             engine: opts.engine,
             ready_after: Duration::ZERO,
+            netns,
             tools,
             image: None,
         };
@@ -1139,6 +1228,20 @@ impl Daemon {
     /// The dockerd process id.
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// `program` as a command that runs in this daemon's network namespace
+    /// (where its TCP listeners are, as on a host where dockhard, curl and
+    /// the daemon share one).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        self.netns.enter(&mut cmd);
+        cmd
+    }
+
+    /// The dockhard binary under test, in this daemon's namespace.
+    pub fn dockhard(&self) -> Command {
+        self.command(env!("CARGO_BIN_EXE_dockhard"))
     }
 
     /// `unix://D/docker.sock`
@@ -1241,9 +1344,9 @@ impl Daemon {
         fs::write(p, text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     }
 
-    /// Run the docker CLI against this daemon.
+    /// Run the docker CLI against this daemon (in its namespace).
     pub fn docker(&self, args: &[&str]) -> Output {
-        Command::new(&self.tools.docker)
+        self.command(&self.tools.docker)
             .arg("-H")
             .arg(self.host())
             .args(args)
@@ -1731,16 +1834,19 @@ impl Certs {
         ]
     }
 
-    /// `curl` over HTTPS to `https://127.0.0.1:port{path}`, with or without
-    /// the client certificate; `Ok(body)` or `Err(curl's complaint)`.
+    /// `curl` over HTTPS to `https://127.0.0.1:port{path}` in the network
+    /// namespace `ns` (the daemon's), with or without the client
+    /// certificate; `Ok(body)` or `Err(curl's complaint)`.
     pub fn curl(
         &self,
         live: &Live,
+        ns: &Netns,
         port: u16,
         path: &str,
         with_client_cert: bool,
     ) -> Result<String, String> {
         let mut cmd = Command::new(&live.tools.curl);
+        ns.enter(&mut cmd);
         cmd.args(["-sS", "--max-time", "10", "--cacert"])
             .arg(&self.ca);
         if with_client_cert {
@@ -1767,7 +1873,8 @@ impl Certs {
 // Syslog listener
 // ---------------------------------------------------------------------------
 
-/// A UDP syslog receiver on 127.0.0.1 collecting datagrams as lines.
+/// A UDP syslog receiver on 127.0.0.1 of a daemon's network namespace,
+/// collecting datagrams as lines.
 pub struct SyslogListener {
     pub port: u16,
     lines: Arc<Mutex<Vec<String>>>,
@@ -1776,8 +1883,12 @@ pub struct SyslogListener {
 }
 
 impl SyslogListener {
-    pub fn start() -> SyslogListener {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind udp: {e}"));
+    /// Bound in `ns` (the namespace the daemon will run in:
+    /// [`DaemonOpts::netns`]); a socket stays in the namespace it was made in.
+    pub fn start_in(ns: &Netns) -> SyslogListener {
+        let sock = ns
+            .run(|| UdpSocket::bind("127.0.0.1:0"))
+            .unwrap_or_else(|e| panic!("bind udp in {}: {e}", ns.name));
         let port = sock
             .local_addr()
             .unwrap_or_else(|e| panic!("local_addr: {e}"))
@@ -2059,20 +2170,16 @@ pub fn run_bounded(cmd: &mut Command, hard: Duration) -> Measured {
     }
 }
 
+/// The reason a test that needs root (and no daemon) is `#[ignore]`d with.
+pub const ROOT_IGNORE: &str = "needs root; scripts/test runs it";
+
 /// Enter a test that needs root (device nodes, files of other owners):
-/// like [`live`], it panics on CI when not root, else prints `SKIPPED`.
-pub fn need_root(test: &str) -> bool {
+/// like [`live`], it panics when not root (such tests are `#[ignore]`d).
+pub fn need_root(test: &str) {
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("test `{test}` needs root (run scripts/test as root)");
     }
-    if on_ci() {
-        panic!("test `{test}` needs root; CI is set, so this is a failure");
-    }
-    loud(&format!(
-        "\n******** SKIPPED: `{test}` needs root (with CI set this is a failure) ********\n"
-    ));
-    false
 }
 
 // ---------------------------------------------------------------------------
@@ -2224,27 +2331,12 @@ pub const DIR_PLACEHOLDER: &str = "@DIR@";
 pub const TRY_START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Enter a test that starts engines with [`try_start`]: the requirements of
-/// [`live`] (fatal on CI, a loud `SKIPPED` otherwise), without its global
-/// lock: every attempt runs in a network namespace of its own (no
-/// `docker0`, no iptables rules of the host), so attempts run in parallel
-/// with each other and with the other live tests.
-pub fn live_netns(test: &str) -> Option<&'static Tools> {
-    match requirements() {
-        Ok(t) => Some(t),
-        Err(why) => {
-            if on_ci() {
-                panic!(
-                    "live test `{test}` cannot run: {why}. CI is set, so missing requirements \
-                     are fatal (run scripts/test as root; it installs the packages)"
-                );
-            }
-            loud(&format!(
-                "\n******** SKIPPED: live test `{test}`: {why} (set up with scripts/test; \
-                 with CI set this is a failure) ********\n"
-            ));
-            None
-        }
-    }
+/// [`live`] (a panic without them), without its lock: every attempt runs
+/// in a network namespace of its own (no `docker0`, no iptables rules of
+/// the host), so attempts run in parallel with each other and with the
+/// other live tests.
+pub fn live_netns(test: &str) -> &'static Tools {
+    require(test)
 }
 
 /// What an engine did with a configuration ([`try_start`]).

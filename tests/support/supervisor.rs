@@ -8,11 +8,16 @@
 //! itself ([`Supervised::restart`]). dockhard is told which unit starts the
 //! daemon with `--unit FILE`.
 //!
+//! dockerd runs in a network namespace of its own ([`super::Netns`]), the
+//! same one across restarts (a named namespace outlives the process);
+//! [`Supervised::dockhard`] runs dockhard there, so its probes and waits
+//! reach the daemon's TCP listeners.
+//!
 //! The layout mirrors a host's: `D/etc/docker/daemon.json` and
 //! `D/etc/systemd/system/docker.service` (so the files sort as on a host:
 //! daemon.json before the drop-in directory).
 
-use super::{http_unix, poll, send_signal, tail};
+use super::{Netns, http_unix, poll, send_signal, tail};
 use serde_json::Value;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -163,6 +168,8 @@ pub struct Supervised {
     pub log: PathBuf,
     /// D/backups (given to dockhard with --backup-dir by [`Supervised::fix`]).
     pub backups: PathBuf,
+    /// The network namespace every dockerd it starts runs in.
+    pub netns: Arc<Netns>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     shared: Arc<Mutex<Shared>>,
@@ -170,8 +177,15 @@ pub struct Supervised {
 
 impl Supervised {
     /// Write the unit (ExecStart with `extra` flags) and daemon.json
-    /// (`config`), start the supervisor, wait for /_ping.
+    /// (`config`), start the supervisor, wait for /_ping. In a new network
+    /// namespace.
     pub fn start(live: &super::Live, extra: &str, config: &str) -> Supervised {
+        Supervised::start_in(live, &super::netns(), extra, config)
+    }
+
+    /// [`Supervised::start`] in the network namespace `ns` (made first for
+    /// what the test binds there, e.g. a [`super::SyslogListener`]).
+    pub fn start_in(live: &super::Live, ns: &Arc<Netns>, extra: &str, config: &str) -> Supervised {
         let dockerd = live.tools.dockerd.display().to_string();
         let dir = tempfile::Builder::new()
             .prefix("dockhard-fix-")
@@ -197,12 +211,13 @@ impl Supervised {
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Mutex::new(Shared::default()));
         let log = dir.join("dockerd.log");
-        let (s, u, dd, lg, sh) = (
+        let (s, u, dd, lg, sh, nsc) = (
             stop.clone(),
             unit.clone(),
             dir.clone(),
             log.clone(),
             shared.clone(),
+            ns.clone(),
         );
         let thread = thread::spawn(move || {
             let spawn = |u: &Path| -> Option<Child> {
@@ -213,7 +228,9 @@ impl Supervised {
                     .open(&lg)
                     .ok()?;
                 let logf2 = logf.try_clone().ok()?;
-                let child = Command::new(argv.first()?)
+                let mut cmd = Command::new(argv.first()?);
+                nsc.enter(&mut cmd);
+                let child = cmd
                     .args(&argv[1..])
                     .env_remove("DOCKER_HOST")
                     .stdin(Stdio::null())
@@ -256,6 +273,7 @@ impl Supervised {
             unit,
             config: config_path,
             log,
+            netns: ns.clone(),
             stop,
             thread: Some(thread),
             shared,
@@ -380,11 +398,24 @@ impl Supervised {
         all
     }
 
-    /// Run `dockhard` with [`Supervised::fix_args`].
+    /// Run `dockhard` with [`Supervised::fix_args`] (in the namespace).
     pub fn fix(&self, args: &[&str]) -> (i32, String) {
         let all = self.fix_args(args);
         let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-        run_dockhard(&refs)
+        self.dockhard(&refs)
+    }
+
+    /// `program` as a command in the daemon's network namespace.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        self.netns.enter(&mut cmd);
+        cmd
+    }
+
+    /// Run the dockhard binary in the daemon's network namespace; (exit
+    /// code, stdout and stderr).
+    pub fn dockhard(&self, args: &[&str]) -> (i32, String) {
+        run_output(self.command(env!("CARGO_BIN_EXE_dockhard")).args(args))
     }
 }
 
@@ -409,13 +440,15 @@ impl Drop for Supervised {
     }
 }
 
-/// Run the dockhard binary; (exit code, stdout and stderr).
+/// Run the dockhard binary in the test's own namespace (for what needs no
+/// daemon: `tls init`); (exit code, stdout and stderr).
 pub fn run_dockhard(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dockhard"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    run_output(Command::new(env!("CARGO_BIN_EXE_dockhard")).args(args))
+}
+
+/// Run `cmd` (standard input closed); (exit code, stdout and stderr).
+pub fn run_output(cmd: &mut Command) -> (i32, String) {
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         format!(
