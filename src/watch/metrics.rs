@@ -91,16 +91,43 @@ struct BuildLabels {
     engine_version: String,
 }
 
-/// The counters of one watch (monotonic over its life).
-#[derive(Debug, Clone, Default, PartialEq)]
+type DurationFamily = Family<KindLabels, Histogram, fn() -> Histogram>;
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(BUCKETS.iter().copied())
+}
+
+/// The counters of one watch (monotonic over its life; constant size).
+#[derive(Debug, Clone)]
 pub struct Stats {
     pub audits: BTreeMap<Trigger, u64>,
     pub audit_errors: u64,
     pub events: u64,
     /// Unix seconds of the last full audit that ran.
     pub last_full_audit: Option<f64>,
-    /// Durations of the audits, seconds, by kind (`full`).
-    pub durations: Vec<(&'static str, f64)>,
+    /// Durations of the audits, by kind (`full`): buckets, not samples.
+    durations: DurationFamily,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            audits: BTreeMap::new(),
+            audit_errors: 0,
+            events: 0,
+            last_full_audit: None,
+            durations: Family::new_with_constructor(duration_histogram),
+        }
+    }
+}
+
+impl Stats {
+    /// One audit of `kind` took `secs` seconds.
+    pub fn observe_duration(&self, kind: &str, secs: f64) {
+        self.durations
+            .get_or_create(&KindLabels { kind: kind.into() })
+            .observe(secs);
+    }
 }
 
 /// A label value escaped per the text format (`prometheus-client` writes
@@ -207,20 +234,11 @@ pub fn render(report: Option<&Report>, stats: &Stats) -> String {
         "1 where the configuration on disk would change the verdict at the next reload or restart",
         drift,
     );
-    let durations = Family::<KindLabels, Histogram>::new_with_constructor(|| {
-        Histogram::new(BUCKETS.iter().copied())
-    });
-    for (kind, secs) in &stats.durations {
-        durations
-            .get_or_create(&KindLabels {
-                kind: kind.to_string(),
-            })
-            .observe(*secs);
-    }
+    // The same (shared) histograms each time: registering a clone.
     reg.register(
         "dockhard_audit_duration_seconds",
         "Duration of the audits",
-        durations,
+        stats.durations.clone(),
     );
     let audits = Family::<TriggerLabels, Counter>::default();
     for t in Trigger::ALL {
@@ -356,7 +374,7 @@ mod tests {
         stats.audits.insert(Trigger::Start, 1);
         stats.audits.insert(Trigger::Event, 3);
         stats.events = 7;
-        stats.durations.push(("full", 0.04));
+        stats.observe_duration("full", 0.04);
         let text = render(Some(&r), &stats);
         assert!(text.contains(
             "dockhard_result{daemon=\"pid:42\",rule=\"containers.privileged\",severity=\"high\",cis=\"5.4\",subject_kind=\"container\",subject=\"web\",status=\"fail\"} 1"

@@ -273,7 +273,7 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                 let report = crate::audit::run_with(&snap, &audit_opts);
                 let secs = t0.elapsed().as_secs_f64();
                 *stats.audits.entry(trigger).or_insert(0) += 1;
-                stats.durations.push(("full", secs));
+                stats.observe_duration("full", secs);
                 stats.last_full_audit = Some(now_unix);
                 // Files: watch the directories (a file replaced by rename
                 // is a new inode), filter by path.
@@ -325,8 +325,8 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                 }
                 if let Ok(mut p) = published.lock() {
                     *p = server::Published {
-                        metrics: text,
-                        report_json: Some(json),
+                        metrics: text.into(),
+                        report_json: Some(json.into()),
                         healthy: true,
                         health_note: String::new(),
                     };
@@ -338,7 +338,7 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                 let _ = writeln!(log, "dockhard watch: audit failed: {}", e.0);
                 let text = metrics::render(last.as_ref(), &stats);
                 if let Ok(mut p) = published.lock() {
-                    p.metrics = text;
+                    p.metrics = text.into();
                     p.healthy = false;
                     p.health_note = format!("the last audit could not run: {}", e.0);
                 }

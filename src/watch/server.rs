@@ -24,8 +24,9 @@ const WORKERS: usize = 4;
 /// What the endpoint serves (replaced after each audit).
 #[derive(Debug, Clone, Default)]
 pub struct Published {
-    pub metrics: String,
-    pub report_json: Option<String>,
+    /// Shared, so that a request copies a pointer, not the text.
+    pub metrics: Arc<str>,
+    pub report_json: Option<Arc<str>>,
     /// The first audit finished and the last one could run.
     pub healthy: bool,
     /// Why not healthy.
@@ -33,14 +34,14 @@ pub struct Published {
 }
 
 /// The response to a request head: status, content type, body.
-pub fn respond(head: &[u8], p: &Published) -> (u16, &'static str, String) {
+pub fn respond(head: &[u8], p: &Published) -> (u16, &'static str, Arc<str>) {
     let line = head.split(|b| *b == b'\n').next().unwrap_or(&[]);
     let line = String::from_utf8_lossy(line);
     let mut parts = line.trim_end().split(' ');
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
     if method != "GET" && method != "HEAD" {
-        return (405, "text/plain; charset=utf-8", "only GET\n".into());
+        return (405, "text/plain; charset=utf-8", Arc::from("only GET\n"));
     }
     match path {
         "/metrics" => (
@@ -48,21 +49,21 @@ pub fn respond(head: &[u8], p: &Published) -> (u16, &'static str, String) {
             "text/plain; version=0.0.4; charset=utf-8",
             p.metrics.clone(),
         ),
-        "/healthz" if p.healthy => (200, "text/plain; charset=utf-8", "ok\n".into()),
+        "/healthz" if p.healthy => (200, "text/plain; charset=utf-8", Arc::from("ok\n")),
         "/healthz" => (
             503,
             "text/plain; charset=utf-8",
-            format!("{}\n", p.health_note),
+            Arc::from(format!("{}\n", p.health_note)),
         ),
         "/report.json" => match &p.report_json {
             Some(j) => (200, "application/json", j.clone()),
             None => (
                 503,
                 "text/plain; charset=utf-8",
-                "no audit has finished yet\n".into(),
+                Arc::from("no audit has finished yet\n"),
             ),
         },
-        _ => (404, "text/plain; charset=utf-8", "not found\n".into()),
+        _ => (404, "text/plain; charset=utf-8", Arc::from("not found\n")),
     }
 }
 
@@ -204,7 +205,7 @@ mod tests {
     #[test]
     fn routes() {
         let p = Published {
-            metrics: "m 1\n".into(),
+            metrics: Arc::from("m 1\n"),
             report_json: None,
             healthy: false,
             health_note: "the first audit has not finished".into(),
@@ -217,12 +218,12 @@ mod tests {
         assert_eq!(respond(b"\xff\xfe", &p).0, 405);
         let p = Published {
             healthy: true,
-            report_json: Some("{}".into()),
+            report_json: Some(Arc::from("{}")),
             ..p
         };
         assert_eq!(respond(b"GET /healthz HTTP/1.1\r\n\r\n", &p).0, 200);
         assert_eq!(
-            respond(b"GET /report.json?x=1 HTTP/1.1\r\n\r\n", &p).2,
+            &*respond(b"GET /report.json?x=1 HTTP/1.1\r\n\r\n", &p).2,
             "{}"
         );
     }

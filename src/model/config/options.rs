@@ -98,6 +98,9 @@ pub struct OptionSpec {
     pub flag_steps: &'static [(EngineVersion, bool)],
     /// The releases in which SIGHUP reloads it.
     pub reload: Option<Span>,
+    /// Once removed, the key that carries the same setting (`graph` ->
+    /// `data-root`): what the upgrade fix moves its value to.
+    pub successor: Option<&'static str>,
 }
 
 const V20: EngineVersion = v(20, 10, 0);
@@ -121,10 +124,15 @@ const fn o(flag: &'static str, key: &'static str, kind: Kind, default: &'static 
         life: &[],
         flag_steps: &[],
         reload: None,
+        successor: None,
     }
 }
 
 impl OptionSpec {
+    const fn successor(mut self, key: &'static str) -> Self {
+        self.successor = Some(key);
+        self
+    }
     const fn short(mut self, c: char) -> Self {
         self.short = Some(c);
         self
@@ -352,7 +360,7 @@ table! {
     AUTHORIZATION_PLUGINS => o("authorization-plugin", "authorization-plugins", List, "").on_sighup(),
     EXEC_OPTS => o("exec-opt", "exec-opts", List, ""),
     PIDFILE => o("pidfile", "pidfile", Str, "/var/run/docker.pid").short('p'),
-    GRAPH => o("graph", "graph", Str, "").short('g').life(GRAPH),
+    GRAPH => o("graph", "graph", Str, "").short('g').life(GRAPH).successor("data-root"),
     EXEC_ROOT => o("exec-root", "exec-root", Str, "/var/run/docker"),
     CONTAINERD => o("containerd", "containerd", Str, ""),
     CRI_CONTAINERD => o("cri-containerd", "cri-containerd", Bool, "false"),

@@ -410,28 +410,33 @@ fn next_view(snap: &Snapshot, launch: &Launch) -> View {
     }
 }
 
-/// The absolute `userland-proxy-path` an engine that needs the binary
-/// checks at start (25.0+, `verifyUserlandProxyConfig`), when the proxy is on.
-fn userland_proxy_path(eff: &Effective) -> Option<String> {
+/// The `userland-proxy-path` an engine that needs the binary checks at
+/// start (25.0+, `verifyUserlandProxyConfig`): set, non-empty, and the
+/// proxy on. (An empty path is looked up in PATH and the libexec
+/// directories; that lookup is not modelled.)
+fn checked_proxy_path(eff: &Effective) -> Option<(String, Evidence)> {
     if !eff.context.engine.checks.userland_proxy_binary_required
         || !eff.bool(keys::USERLAND_PROXY).0
     {
         return None;
     }
-    eff.string(keys::USERLAND_PROXY_PATH)
-        .0
+    match eff.string(keys::USERLAND_PROXY_PATH) {
+        (Some(p), e) if !p.is_empty() => Some((p, e)),
+        _ => None,
+    }
+}
+
+/// The metadata collect must read for [`userland_proxy_problems`].
+fn userland_proxy_path(eff: &Effective) -> Option<String> {
+    checked_proxy_path(eff)
+        .map(|(p, _)| p)
         .filter(|p| p.starts_with('/'))
 }
 
 /// 25.0+: an enabled userland proxy's configured path must be absolute and
-/// name an executable file. (An empty path is looked up in PATH and the
-/// libexec directories; that lookup is not modelled.)
+/// name an executable file.
 fn userland_proxy_problems(snap: &Snapshot, eff: &Effective) -> Vec<super::Problem> {
-    let checks = eff.context.engine.checks;
-    if !checks.userland_proxy_binary_required || !eff.bool(keys::USERLAND_PROXY).0 {
-        return Vec::new();
-    }
-    let (Some(path), evidence) = eff.string(keys::USERLAND_PROXY_PATH) else {
+    let Some((path, evidence)) = checked_proxy_path(eff) else {
         return Vec::new();
     };
     let fatal = |message: String| {
@@ -441,31 +446,29 @@ fn userland_proxy_problems(snap: &Snapshot, eff: &Effective) -> Vec<super::Probl
             evidence: evidence.clone(),
         }]
     };
-    if path.is_empty() {
-        return Vec::new();
-    }
     if !path.starts_with('/') {
         return fatal(format!(
             "invalid userland-proxy-path: must be an absolute path: {path}"
         ));
     }
-    match snap.file(&path) {
-        Some(f) if f.missing => fatal(format!(
+    // Not collected: no evidence either way (collect reads it, see `wanted`).
+    let Some(f) = snap.file(&path) else {
+        return Vec::new();
+    };
+    if f.missing {
+        return fatal(format!(
             "invalid userland-proxy-path: exec: \"{path}\": stat {path}: no such file or directory"
-        )),
-        Some(f) => match &f.meta {
-            Some(m) => {
-                let kind = m.target_kind.unwrap_or(m.kind);
-                if kind != crate::snapshot::FileKind::File || m.mode & 0o111 == 0 {
-                    fatal(format!(
-                        "invalid userland-proxy-path: exec: \"{path}\": permission denied (not an executable file)"
-                    ))
-                } else {
-                    Vec::new()
-                }
-            }
-            None => Vec::new(),
-        },
-        None => Vec::new(),
+        ));
+    }
+    match &f.meta {
+        Some(m)
+            if m.target_kind.unwrap_or(m.kind) != crate::snapshot::FileKind::File
+                || m.mode & 0o111 == 0 =>
+        {
+            fatal(format!(
+                "invalid userland-proxy-path: exec: \"{path}\": permission denied (not an executable file)"
+            ))
+        }
+        _ => Vec::new(),
     }
 }

@@ -30,9 +30,6 @@ to a person.",
     fix: Some(fix),
 };
 
-/// Removed keys whose setting another key carries in every release.
-const SUCCESSORS: &[(&str, &str)] = &[("graph", "data-root")];
-
 /// Remove the daemon.json keys the next start's engine refuses because of
 /// the release (removed, refused by name, or ignored): the upgrade fix.
 /// Other start failures (typos, conflicts, bad values) are not guessed at.
@@ -76,8 +73,8 @@ fn fix(cx: &crate::rules::remedy::FixCx<'_>) -> Result<crate::rules::remedy::Fix
             _ => continue,
         };
         // A removed key whose value lives on under another name moves there.
-        if let Some((_, to)) = SUCCESSORS.iter().find(|(from, _)| from == key)
-            && !top.contains_key(*to)
+        if let Some(to) = row.successor
+            && !top.contains_key(to)
         {
             spec.changes.push(Change::Set {
                 key: to.to_string(),
