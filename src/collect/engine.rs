@@ -202,7 +202,9 @@ fn version_ranges(file: &mut File) -> Option<Vec<(u64, u64)>> {
 
 /// Stream an executable through the version scanner: of an ELF file only
 /// its build information and read-only data (a few MiB of a ~80 MiB
-/// dockerd), else the whole file.
+/// dockerd), and the version is there or nowhere; of any other file (or an
+/// ELF whose section tables cannot be read) the whole file, up to
+/// [`MAX_EXE_BYTES`].
 fn scan_file(mut file: File) -> ExecutableVersion {
     use std::io::{Seek, SeekFrom};
     if let Some(ranges) = version_ranges(&mut file) {
@@ -227,18 +229,21 @@ fn scan_file(mut file: File) -> ExecutableVersion {
             // Sections are separate runs.
             scanner.feed(&[0]);
         }
-        if let Ok(v) = scanner.finish() {
-            return ExecutableVersion {
+        // Not the rest of the file: a Go build keeps its version in these
+        // sections, and any other ELF named dockerd (a 100 MiB program
+        // that is no dockerd) is not read to its end for nothing.
+        return match scanner.finish() {
+            Ok(v) => ExecutableVersion {
                 version: Some(v),
                 error: None,
-            };
-        }
-        if file.seek(SeekFrom::Start(0)).is_err() {
-            return ExecutableVersion {
+            },
+            Err(e) => ExecutableVersion {
                 version: None,
-                error: Some("cannot seek in the executable".into()),
-            };
-        }
+                error: Some(format!(
+                    "{e} (in the ELF sections .go.buildinfo and .rodata)"
+                )),
+            },
+        };
     }
     scan_whole(file)
 }
