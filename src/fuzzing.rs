@@ -1,6 +1,6 @@
 //! The fuzz targets' bodies, one function per parser, shared by the
 //! cargo-fuzz targets in `fuzz/` (libFuzzer, nightly) and by
-//! `tests/fuzz_corpus.rs`, which replays the committed corpus on stable.
+//! `tests/offline/fuzz_corpus.rs`, which replays the committed corpus on stable.
 //!
 //! Each function takes arbitrary bytes, feeds them to a parser the way
 //! dockhard does on a real host, and checks what must hold for any input

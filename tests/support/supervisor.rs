@@ -1,5 +1,5 @@
 //! A small supervisor (a thread of the test) that plays the service manager
-//! for the `fix --apply` live tests (tests/live_fix.rs, tests/live_faults.rs).
+//! for the `fix --apply` live tests (tests/live/fix.rs, tests/live/faults.rs).
 //!
 //! It starts dockerd from the `ExecStart=` of a unit file under the test
 //! directory (after its `FILE.d/*.conf` drop-ins, as systemd would) and

@@ -10,7 +10,7 @@
                                      summary (counts, every case's outcome)
 
 Exit 0 when valid, 1 with the problems on stderr. Used by
-tests/report_formats.rs; scripts/test installs the packages into
+tests/offline/report_formats.rs; scripts/test installs the packages into
 target/pyenv.
 """
 

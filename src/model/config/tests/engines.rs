@@ -34,7 +34,7 @@ fn a_later_null_is_decoded_as_go_does() {
     assert!(e.bool(keys::ICC).0, "false then null: the default");
 }
 
-/// Start-up checks found by the engines themselves (tests/live_oracle.rs):
+/// Start-up checks found by the engines themselves (tests/live/oracle.rs):
 /// each case is what that engine did.
 #[test]
 fn start_checks_the_oracle_found() {

@@ -1,0 +1,382 @@
+//! Live tests of `dockhard fix --apply` on real dockerd instances.
+//!
+//! A small supervisor (tests/support/supervisor.rs) plays the service
+//! manager: it starts dockerd from the `ExecStart=` of a unit file under the
+//! test directory (after its `FILE.d/*.conf` drop-ins) and restarts it when
+//! the `--restart cmd:...` command asks. dockhard is told which unit starts
+//! the daemon with `--unit FILE`. Faults (kills, full disk, read-only /etc,
+//! failing restarts, concurrent runs) are in tests/live/faults.rs.
+//!
+//! Needs root and dockerd (see tests/live/seed.rs). Each daemon runs in a
+//! network namespace of its own, with dockhard and the syslog receiver
+//! (`Supervised::dockhard`, `Daemon::dockhard`, `SyslogListener::start_in`),
+//! so these run in parallel with the other live tests (`support::live`).
+
+use crate::support;
+
+use serde_json::Value;
+use std::fs;
+use support::supervisor::{Supervised, run_dockhard, run_output};
+use support::{Daemon, DaemonOpts, SyslogListener, live};
+
+fn icc(v: &Value) -> String {
+    v["Options"]["com.docker.network.bridge.enable_icc"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string()
+}
+
+// ---------------------------------------------------------------------------
+
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn live_fix_seed_by_daemon_json_with_restart() {
+    let live = live("live_fix_seed_by_daemon_json_with_restart");
+    let ns = support::netns();
+    let syslog = SyslogListener::start_in(&ns);
+    let sv = Supervised::start_in(
+        &live,
+        &ns,
+        "",
+        "{\n  \"log-driver\": \"json-file\",\n  \"log-opts\": {\n    \"max-size\": \"10m\"\n  }\n}\n",
+    );
+    let old_pid = sv.pid();
+    assert_eq!(icc(&sv.get("/networks/bridge")), "true");
+    let restart = sv.restart_cmd();
+    let addr = syslog.address();
+    let (code, out) = sv.fix(&[
+        "--rule",
+        "daemon.icc",
+        "--rule",
+        "daemon.userland-proxy",
+        "--rule",
+        "daemon.live-restore",
+        "--rule",
+        "daemon.remote-logging",
+        "--syslog-address",
+        &addr,
+        "--restart",
+        &restart,
+        "--apply",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("daemon.icc                    fail -> pass"),
+        "{out}"
+    );
+    assert!(
+        out.contains("daemon.remote-logging         fail -> pass"),
+        "{out}"
+    );
+    // The daemon's own API.
+    assert_ne!(sv.pid(), old_pid);
+    let info = sv.get("/info");
+    assert_eq!(info["LoggingDriver"], "syslog");
+    assert_eq!(info["LiveRestoreEnabled"], true);
+    assert_eq!(icc(&sv.get("/networks/bridge")), "false");
+    let json: Value = serde_json::from_str(&fs::read_to_string(&sv.config).unwrap()).unwrap();
+    assert_eq!(json["userland-proxy"], false);
+    assert!(json["log-opts"].get("max-size").is_none(), "{json}");
+    // Idempotent.
+    let (code, out) = sv.fix(&[
+        "--rule",
+        "daemon.icc",
+        "--rule",
+        "daemon.userland-proxy",
+        "--rule",
+        "daemon.live-restore",
+        "--rule",
+        "daemon.remote-logging",
+        "--syslog-address",
+        &addr,
+        "--restart",
+        &restart,
+        "--apply",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("nothing to do"), "{out}");
+}
+
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn live_fix_sighup_only_for_live_restore() {
+    let live = live("live_fix_sighup_only_for_live_restore");
+    let d = Daemon::start(
+        &live,
+        DaemonOpts::new().config("{\n  \"debug\": false\n}\n"),
+    );
+    let pid = d.pid().to_string();
+    let backups = d.dir.join("backups").display().to_string();
+    let (code, out) = run_output(d.dockhard().args([
+        "fix",
+        "--pid",
+        &pid,
+        "--rule",
+        "daemon.live-restore",
+        "--backup-dir",
+        &backups,
+        "--wait-secs",
+        "30",
+        "--apply",
+        "--yes",
+    ]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("dockerd action: reload (SIGHUP)"), "{out}");
+    assert!(
+        out.contains("daemon.live-restore           fail -> pass"),
+        "{out}"
+    );
+    assert_eq!(d.info()["LiveRestoreEnabled"], true);
+    assert_eq!(
+        d.pid().to_string(),
+        pid,
+        "same process: reloaded, not restarted"
+    );
+    assert!(support::processes_under(&d.dir).contains(&d.pid()));
+}
+
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn live_fix_flag_in_unit_goes_to_a_dropin() {
+    let live = live("live_fix_flag_in_unit_goes_to_a_dropin");
+    let ns = support::netns();
+    let syslog = SyslogListener::start_in(&ns);
+    let sv = Supervised::start_in(
+        &live,
+        &ns,
+        "--log-driver json-file --log-opt max-size=10m",
+        "{\n  \"debug\": false\n}\n",
+    );
+    let old_json = fs::read_to_string(&sv.config).unwrap();
+    let restart = sv.restart_cmd();
+    let addr = syslog.address();
+    let (code, out) = sv.fix(&[
+        "--rule",
+        "daemon.remote-logging",
+        "--syslog-address",
+        &addr,
+        "--restart",
+        &restart,
+        "--apply",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let dropin = fs::read_to_string(sv.dropin()).unwrap();
+    assert!(dropin.contains("--log-driver=syslog"), "{dropin}");
+    assert!(
+        !fs::read_to_string(&sv.config)
+            .unwrap()
+            .contains("log-driver")
+    );
+    assert_ne!(fs::read_to_string(&sv.config).unwrap(), "", "{old_json}");
+    assert_eq!(sv.get("/info")["LoggingDriver"], "syslog");
+    let cmdline = fs::read(format!("/proc/{}/cmdline", sv.pid())).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(cmdline.contains("--log-driver=syslog"), "{cmdline}");
+    assert!(!cmdline.contains("max-size"), "{cmdline}");
+}
+
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn live_fix_rollback_when_dockerd_does_not_start() {
+    let live = live("live_fix_rollback_when_dockerd_does_not_start");
+    let sv = Supervised::start(&live, "", "{\n  \"debug\": false\n}\n");
+    let old_json = fs::read_to_string(&sv.config).unwrap();
+    let restart = sv.restart_cmd();
+    let starts = sv.starts();
+    // An authorization plugin that does not exist (forced): dockerd does
+    // not start with it.
+    let (code, out) = sv.fix(&[
+        "--rule",
+        "daemon.authorization-plugin",
+        "--rule",
+        "daemon.icc",
+        "--authz-plugin",
+        "dockhard-nosuch-plugin",
+        "--force",
+        "--restart",
+        &restart,
+        "--apply",
+        "--yes",
+        "--wait-secs",
+        "15",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAILED"), "{out}");
+    assert!(out.contains("rolled back: dockerd pid"), "{out}");
+    assert_eq!(fs::read_to_string(&sv.config).unwrap(), old_json);
+    assert!(
+        sv.starts() >= starts + 2,
+        "restarted with the change, then again"
+    );
+    let info = sv.get("/info");
+    assert_eq!(
+        info["Plugins"]["Authorization"],
+        Value::Null,
+        "{}",
+        info["Plugins"]
+    );
+    assert_eq!(icc(&sv.get("/networks/bridge")), "true");
+    // --rollback now has nothing left to restore.
+    let (code, out) = sv.fix(&["--rollback", "--restart", &restart]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("already rolled back"), "{out}");
+}
+
+/// The remote-API rules fixed end to end: a plain TCP listener, certificates
+/// from `dockhard tls init`, `fix --apply` with a restart, and the new daemon
+/// refuses a client without a certificate (the probe says so).
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn live_fix_tls_for_a_plain_tcp_listener() {
+    let live = live("live_fix_tls_for_a_plain_tcp_listener");
+    let port = support::free_port();
+    let sv = Supervised::start(&live, &format!("-H tcp://127.0.0.1:{port}"), "{}\n");
+    let certs = sv.dir.join("certs");
+    let certs_s = certs.display().to_string();
+    let (code, out) = run_dockhard(&[
+        "tls",
+        "init",
+        &certs_s,
+        "--san",
+        "127.0.0.1",
+        "--san",
+        "localhost",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (ca, cert, key) = (
+        format!("{certs_s}/ca.pem"),
+        format!("{certs_s}/server-cert.pem"),
+        format!("{certs_s}/server-key.pem"),
+    );
+    let old_pid = sv.pid();
+    let restart = sv.restart_cmd();
+    let (code, out) = sv.fix(&[
+        "--rule",
+        "daemon.remote-api-auth",
+        "--rule",
+        "daemon.remote-api-tls",
+        "--tls-ca",
+        &ca,
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--restart",
+        &restart,
+        "--apply",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("daemon.remote-api-auth        fail -> pass"),
+        "{out}"
+    );
+    assert!(
+        out.contains("daemon.remote-api-tls         fail -> pass"),
+        "{out}"
+    );
+    assert_ne!(sv.pid(), old_pid, "restarted");
+    let json: Value = serde_json::from_str(&fs::read_to_string(&sv.config).unwrap()).unwrap();
+    assert_eq!(json["tlsverify"], true, "{json}");
+    // An unauthenticated client is now refused by the real daemon.
+    let pid = sv.pid().to_string();
+    let unit = sv.unit.display().to_string();
+    let (code, report) =
+        sv.dockhard(&["check", "--pid", &pid, "--unit", &unit, "--format", "json"]);
+    assert_eq!(code, 1, "{report}");
+    let v: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    let auth = v["daemons"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "daemon.remote-api-auth")
+        .unwrap()
+        .clone();
+    assert_eq!(auth["status"], "pass", "{auth:#}");
+    assert!(auth["evidence"].to_string().contains("refused"), "{auth:#}");
+}
+
+/// Turning on client verification for the listener dockhard itself talks
+/// to (without a client certificate) would lock the tool out: refused
+/// unless --force, and nothing is written.
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn live_fix_refuses_to_lock_itself_out_of_its_own_endpoint() {
+    let live = live("live_fix_refuses_to_lock_itself_out_of_its_own_endpoint");
+    let port = support::free_port();
+    let sv = Supervised::start(&live, &format!("-H tcp://127.0.0.1:{port}"), "{}\n");
+    let certs = sv.dir.join("certs");
+    let certs_s = certs.display().to_string();
+    let (code, out) = run_dockhard(&["tls", "init", &certs_s, "--san", "127.0.0.1"]);
+    assert_eq!(code, 0, "{out}");
+    let host = format!("tcp://127.0.0.1:{port}");
+    let (ca, cert, key) = (
+        format!("{certs_s}/ca.pem"),
+        format!("{certs_s}/server-cert.pem"),
+        format!("{certs_s}/server-key.pem"),
+    );
+    let restart = sv.restart_cmd();
+    let (code, out) = sv.fix(&[
+        "--host",
+        &host,
+        "--rule",
+        "daemon.remote-api-auth",
+        "--tls-ca",
+        &ca,
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--restart",
+        &restart,
+        "--apply",
+        "--yes",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("dockhard itself uses"), "{out}");
+    assert_eq!(
+        fs::read_to_string(&sv.config).unwrap(),
+        "{}\n",
+        "nothing written"
+    );
+    assert_eq!(sv.starts(), 1, "not restarted");
+}
+
+/// Live restore is incompatible with swarm mode: on a swarm node the rule is
+/// not applicable and `fix` does not turn it on.
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn live_fix_leaves_live_restore_alone_in_swarm_mode() {
+    let live = live("live_fix_leaves_live_restore_alone_in_swarm_mode");
+    let d = Daemon::start(&live, DaemonOpts::new().config("{}\n"));
+    d.docker_ok(&[
+        "swarm",
+        "init",
+        "--advertise-addr",
+        "127.0.0.1",
+        "--listen-addr",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(d.info()["Swarm"]["LocalNodeState"], "active");
+    let pid = d.pid().to_string();
+    let backups = d.dir.join("backups").display().to_string();
+    let (code, out) = run_output(d.dockhard().args([
+        "fix",
+        "--pid",
+        &pid,
+        "--rule",
+        "daemon.live-restore",
+        "--backup-dir",
+        &backups,
+        "--apply",
+        "--yes",
+    ]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("not_applicable"), "{out}");
+    assert!(out.contains("nothing to do"), "{out}");
+    assert_eq!(d.info()["LiveRestoreEnabled"], false);
+    let _ = d.docker(&["swarm", "leave", "--force"]);
+}

@@ -1,0 +1,249 @@
+//! `deploy/ansible/` run for real with ansible-core against the three hosts
+//! of `deploy/ansible/tests/inventory.yml` (local connection, each auditing
+//! its own copy of a fixture host tree with --root): site.yml audits and
+//! merges, fix.yml fixes in a rolling change and audits again, a refused fix
+//! stops the rollout; and ansible-lint is clean.
+
+use crate::pytools;
+use crate::trees;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use trees::copy_tree;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The three hosts: DIR/hostN/root copies of these fixture trees.
+const TREES: [(&str, &str); 3] = [
+    ("host1", "debian"),
+    ("host2", "etc-replaces"),
+    ("host3", "config-hardened"),
+];
+
+fn hosts() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (host, tree) in TREES {
+        copy_tree(
+            &repo().join("tests/fixtures/hosts").join(tree),
+            &dir.path().join(host).join("root"),
+        );
+    }
+    dir
+}
+
+fn playbook(tool: &Path, dir: &Path, play: &str, extra: &[&str]) -> (bool, String) {
+    let ansible = repo().join("deploy/ansible");
+    let o = Command::new(tool)
+        .current_dir(&ansible)
+        .arg("-i")
+        .arg(ansible.join("tests/inventory.yml"))
+        .arg(ansible.join(play))
+        .arg("-e")
+        .arg(format!("dockhard_test_dir={}", dir.display()))
+        .arg("-e")
+        .arg(format!(
+            "dockhard_binary={}",
+            env!("CARGO_BIN_EXE_dockhard")
+        ))
+        .arg("-e")
+        .arg(format!(
+            "dockhard_fleet_dir={}",
+            dir.join("fleet").display()
+        ))
+        .args(extra)
+        .env("PATH", pytools::path_env())
+        .env("ANSIBLE_HOME", dir.join(".ansible"))
+        .env("ANSIBLE_LOCAL_TEMP", dir.join(".ansible/tmp"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        .env_remove("ANSIBLE_CONFIG")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", tool.display()));
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+fn fleet(dir: &Path) -> Value {
+    let p = dir.join("fleet/fleet.json");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn rule<'a>(fleet: &'a Value, id: &str) -> &'a Value {
+    fleet["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == id)
+        .unwrap_or_else(|| panic!("no rule {id} in the fleet report"))
+}
+
+const FIXED: [&str; 3] = ["daemon.icc", "daemon.userland-proxy", "daemon.live-restore"];
+
+/// `dockhard check --root DIR --format json`: status of each rule.
+fn check(root: &Path) -> Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_dockhard"))
+        .args(["check", "--format", "json", "--root"])
+        .arg(root)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn status(report: &Value, id: &str) -> String {
+    report["daemons"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == id)
+        .map(|r| r["status"].as_str().unwrap_or("?").to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn site_audits_and_merges_then_fix_rolls_out() {
+    let Some(t) = pytools::tools(
+        "site_audits_and_merges_then_fix_rolls_out",
+        &["ansible-playbook"],
+    ) else {
+        return;
+    };
+    let dir = hosts();
+    let d = dir.path();
+
+    let (ok, out) = playbook(&t[0], d, "site.yml", &[]);
+    assert!(ok, "site.yml failed:\n{out}");
+    for (host, _) in TREES {
+        assert!(
+            d.join(host).join("bin/dockhard").is_file(),
+            "binary not copied to {host}"
+        );
+        assert!(
+            d.join("fleet").join(format!("{host}.json")).is_file(),
+            "{host} not fetched"
+        );
+    }
+    let f = fleet(d);
+    assert_eq!(f["schema"], "dockhard/fleet/v1");
+    let names: Vec<&str> = f["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["host1", "host2", "host3"], "{f}");
+    for id in FIXED {
+        assert_eq!(
+            rule(&f, id)["failing_hosts"],
+            serde_json::json!(["host1", "host2"]),
+            "{id}"
+        );
+    }
+    let text = std::fs::read_to_string(d.join("fleet/fleet.txt")).unwrap();
+    assert!(text.contains("3 host(s), 2 with failures"), "{text}");
+    // The fleet report is shown in the play's output too.
+    assert!(out.contains("daemon.icc"), "{out}");
+
+    let (ok, out) = playbook(&t[0], d, "fix.yml", &[]);
+    assert!(ok, "fix.yml failed:\n{out}");
+    // One host per batch (serial 1 by default).
+    assert_eq!(
+        out.matches("PLAY [Fix the Docker daemons, a batch at a time]")
+            .count(),
+        3,
+        "{out}"
+    );
+    for (host, _) in TREES {
+        let r = check(&d.join(host).join("root"));
+        for id in FIXED {
+            assert_eq!(status(&r, id), "pass", "{host} {id} after fix.yml");
+        }
+    }
+    // fix.yml audited the fleet again: the fixed rules pass everywhere.
+    let f = fleet(d);
+    for id in FIXED {
+        let r = rule(&f, id);
+        assert_eq!(r["failing_hosts"], serde_json::json!([]), "{id}");
+        assert_eq!(
+            (r["hosts_passed"].as_u64(), r["pass_rate"].as_f64()),
+            (Some(3), Some(1.0)),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn a_refused_fix_stops_the_rollout() {
+    let Some(t) = pytools::tools("a_refused_fix_stops_the_rollout", &["ansible-playbook"]) else {
+        return;
+    };
+    let dir = hosts();
+    let d = dir.path();
+    let before = std::fs::read_to_string(d.join("host2/root/etc/docker/daemon.json")).ok();
+    // remote-logging with syslog and no /dev/log: dockhard fix refuses (exit 1).
+    let (ok, out) = playbook(
+        &t[0],
+        d,
+        "fix.yml",
+        &["-e", "dockhard_fix_args='--rule daemon.remote-logging'"],
+    );
+    assert!(!ok, "fix.yml should fail:\n{out}");
+    assert!(out.contains("The rollout stops here"), "{out}");
+    assert!(out.contains("REFUSED"), "{out}");
+    // host1 was refused; host2 and host3 were never touched.
+    assert!(
+        !d.join("host2/bin/dockhard").exists(),
+        "host2 was reached:\n{out}"
+    );
+    assert!(
+        !d.join("host3/bin/dockhard").exists(),
+        "host3 was reached:\n{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("host2/root/etc/docker/daemon.json")).ok(),
+        before
+    );
+    assert!(
+        !d.join("fleet/fleet.json").exists(),
+        "the audit play ran:\n{out}"
+    );
+}
+
+#[test]
+fn ansible_lint_is_clean() {
+    let Some(t) = pytools::tools("ansible_lint_is_clean", &["ansible-lint"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(&t[0])
+        .current_dir(repo().join("deploy/ansible"))
+        .args([
+            "--offline",
+            "--nocolor",
+            "site.yml",
+            "fix.yml",
+            "roles/dockhard",
+            "tests/inventory.yml",
+        ])
+        .env("PATH", pytools::path_env())
+        .env("ANSIBLE_HOME", dir.path().join(".ansible"))
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "ansible-lint:\n{out}");
+    assert!(out.contains("0 failure(s), 0 warning(s)"), "{out}");
+}

@@ -1,0 +1,682 @@
+//! `dockhard fix --root` on copies of fixture host trees: where each change
+//! goes, the diff (insta), that `--apply` writes exactly the dry run's diff,
+//! idempotence, validation and preflight refusals.
+
+use crate::trees;
+
+use assert_cmd::Command;
+use dockhard::fix::diff::unified_diff;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use trees::copy_tree;
+
+fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hosts")
+        .join(name)
+}
+
+/// A copy of a fixture, or a tree built from `files` (host path, text).
+fn root(fixture: Option<&str>, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(f) = fixture {
+        copy_tree(&fixture_dir(f), dir.path());
+    }
+    for (p, t) in files {
+        let path = dir.path().join(p.trim_start_matches('/'));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, t).unwrap();
+    }
+    dir
+}
+
+fn fix(root: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("dockhard")
+        .unwrap()
+        .arg("fix")
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{stdout}{}",
+            if stderr.is_empty() {
+                String::new()
+            } else {
+                format!("stderr: {stderr}")
+            }
+        ),
+    )
+}
+
+fn statuses(root: &Path) -> BTreeMap<String, String> {
+    let out = Command::cargo_bin("dockhard")
+        .unwrap()
+        .args(["check", "--format", "json", "--root"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["daemons"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rule"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The diff part of a dry run's output.
+fn diff_of(out: &str) -> String {
+    let mut s = String::new();
+    let mut on = false;
+    for l in out.lines() {
+        if l.starts_with("--- ") {
+            on = true;
+        }
+        if l.starts_with("dry run:") || l.starts_with("nothing was changed") {
+            on = false;
+        }
+        if on {
+            s.push_str(l);
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// Host paths named by the `+++ b/...` (or `--- a/...`) headers of a diff.
+fn diff_paths(diff: &str) -> Vec<String> {
+    let mut v: Vec<String> = diff
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("+++ b/")
+                .or_else(|| l.strip_prefix("--- a/"))
+        })
+        .map(|p| format!("/{p}"))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn read(root: &Path, host: &str) -> Option<String> {
+    std::fs::read_to_string(root.join(host.trim_start_matches('/'))).ok()
+}
+
+/// Dry run, apply, compare the written files with the dry run's diff, then
+/// apply again: nothing to do.
+fn dry_apply_again(root: &Path, args: &[&str]) -> String {
+    let (code, dry) = fix(root, args);
+    assert_eq!(code, 0, "{dry}");
+    assert!(dry.contains("dry run: nothing written"), "{dry}");
+    let diff = diff_of(&dry);
+    assert!(!diff.is_empty(), "{dry}");
+    let paths = diff_paths(&diff);
+    let before: Vec<Option<String>> = paths.iter().map(|p| read(root, p)).collect();
+    let mut apply_args = args.to_vec();
+    apply_args.extend(["--apply", "--yes"]);
+    let (code, applied) = fix(root, &apply_args);
+    assert_eq!(code, 0, "{applied}");
+    assert!(
+        applied.contains("done: files written, nothing restarted"),
+        "{applied}"
+    );
+    let written: String = paths
+        .iter()
+        .zip(&before)
+        .map(|(p, old)| unified_diff(p, old.as_deref(), read(root, p).as_deref()))
+        .collect();
+    assert_eq!(
+        written, diff,
+        "--apply must write exactly the dry run's diff"
+    );
+    let (code, again) = fix(root, &apply_args);
+    assert_eq!(code, 0, "{again}");
+    assert!(again.contains("nothing to do"), "{again}");
+    assert!(!again.contains("backup:"), "{again}");
+    let after: Vec<Option<String>> = paths.iter().map(|p| read(root, p)).collect();
+    let (_, third) = fix(root, args);
+    assert!(diff_of(&third).is_empty(), "{third}");
+    assert_eq!(
+        after,
+        paths.iter().map(|p| read(root, p)).collect::<Vec<_>>()
+    );
+    dry
+}
+
+const SEED: &[&str] = &[
+    "--syslog-address",
+    "udp://192.0.2.1:514",
+    "--userns-remap",
+    "default",
+];
+
+#[test]
+fn debian_seed_goes_to_daemon_json_and_drops_json_file_options() {
+    let r = root(Some("debian"), &[]);
+    let dry = dry_apply_again(r.path(), SEED);
+    insta::assert_snapshot!("debian_seed_dry_run", dry);
+    let json = read(r.path(), "/etc/docker/daemon.json").unwrap();
+    assert!(!json.contains("max-size"), "{json}");
+    let st = statuses(r.path());
+    for rule in [
+        "daemon.icc",
+        "daemon.userland-proxy",
+        "daemon.userns-remap",
+        "daemon.remote-logging",
+        "daemon.live-restore",
+        "daemon.config-valid",
+    ] {
+        assert_eq!(st[rule], "pass", "{rule}: {st:?}");
+    }
+    // No authz plugin given: skipped, still failing.
+    assert_eq!(st["daemon.authorization-plugin"], "fail");
+    // The unit was not touched.
+    assert_eq!(
+        read(r.path(), "/lib/systemd/system/docker.service"),
+        std::fs::read_to_string(fixture_dir("debian").join("lib/systemd/system/docker.service"))
+            .ok()
+    );
+}
+
+#[test]
+fn a_flag_in_the_unit_is_changed_in_a_dropin_not_in_daemon_json() {
+    // The conflict case: --log-driver is a flag; a naive fix adding
+    // "log-driver" to daemon.json would stop dockerd from starting.
+    let r = root(
+        None,
+        &[
+            (
+                "/lib/systemd/system/docker.service",
+                "[Service]\nExecStart=/usr/bin/dockerd -H fd:// --log-driver json-file --log-opt max-size=10m \\\n  $DOCKER_OPTS\nEnvironmentFile=-/etc/default/docker\n",
+            ),
+            ("/etc/docker/daemon.json", "{\n  \"icc\": true\n}\n"),
+        ],
+    );
+    let dry = dry_apply_again(
+        r.path(),
+        &[
+            "--rule",
+            "daemon.remote-logging",
+            "--syslog-address",
+            "udp://192.0.2.1:514",
+        ],
+    );
+    insta::assert_snapshot!("flag_in_unit_dropin", dry);
+    let dropin = read(
+        r.path(),
+        "/etc/systemd/system/docker.service.d/zz-dockhard.conf",
+    )
+    .unwrap();
+    assert!(
+        dropin.contains("$DOCKER_OPTS"),
+        "the variable reference is kept: {dropin}"
+    );
+    assert!(dropin.contains("--log-driver=syslog"), "{dropin}");
+    assert!(!dropin.contains("max-size"), "{dropin}");
+    assert!(
+        !read(r.path(), "/etc/docker/daemon.json")
+            .unwrap()
+            .contains("log-driver")
+    );
+    let st = statuses(r.path());
+    assert_eq!(st["daemon.config-valid"], "pass", "{st:?}");
+    assert_eq!(st["daemon.remote-logging"], "pass", "{st:?}");
+}
+
+#[test]
+fn method_unit_edits_execstart_like_the_guide() {
+    let r = root(Some("debian"), &[]);
+    let dry = dry_apply_again(r.path(), &["--rule", "daemon.icc", "--method", "unit"]);
+    insta::assert_snapshot!("debian_method_unit", dry);
+    let unit = read(r.path(), "/lib/systemd/system/docker.service").unwrap();
+    assert!(unit.contains("$DOCKER_OPTS --icc=false"), "{unit}");
+    assert_eq!(statuses(r.path())["daemon.icc"], "pass");
+}
+
+#[test]
+fn a_flag_from_an_environment_file_is_edited_there() {
+    let r = root(
+        None,
+        &[
+            (
+                "/lib/systemd/system/docker.service",
+                "[Service]\nEnvironmentFile=/etc/default/docker\nExecStart=/usr/bin/dockerd $DOCKER_OPTS\n",
+            ),
+            (
+                "/etc/default/docker",
+                "# options\nDOCKER_OPTS=\"--icc=true --live-restore=false\"\n",
+            ),
+        ],
+    );
+    let dry = dry_apply_again(
+        r.path(),
+        &["--rule", "daemon.icc", "--rule", "daemon.live-restore"],
+    );
+    insta::assert_snapshot!("env_file", dry);
+    assert_eq!(
+        read(r.path(), "/etc/default/docker").unwrap(),
+        "# options\nDOCKER_OPTS=\"--icc=false --live-restore=true\"\n"
+    );
+    assert!(read(r.path(), "/etc/docker/daemon.json").is_none());
+}
+
+#[test]
+fn method_daemon_json_moves_the_flag_into_the_file() {
+    let r = root(
+        None,
+        &[(
+            "/lib/systemd/system/docker.service",
+            "[Service]\nExecStart=/usr/bin/dockerd -H fd:// --icc=true --log-opt mode=non-blocking\n",
+        )],
+    );
+    let dry = dry_apply_again(
+        r.path(),
+        &[
+            "--method",
+            "daemon-json",
+            "--rule",
+            "daemon.icc",
+            "--rule",
+            "daemon.remote-logging",
+            "--syslog-address",
+            "udp://192.0.2.1:514",
+        ],
+    );
+    insta::assert_snapshot!("method_daemon_json", dry);
+    let json: Value =
+        serde_json::from_str(&read(r.path(), "/etc/docker/daemon.json").unwrap()).unwrap();
+    assert_eq!(json["icc"], Value::Bool(false));
+    assert_eq!(json["log-opts"]["mode"], "non-blocking", "{json}");
+    let st = statuses(r.path());
+    assert_eq!(st["daemon.config-valid"], "pass", "{st:?}");
+}
+
+#[test]
+fn a_start_failure_is_refused_and_nothing_is_written() {
+    // hosts is both a flag and a key: dockerd would still not start.
+    let r = root(Some("config-conflict"), &[]);
+    let (code, out) = fix(r.path(), &["--rule", "daemon.icc", "--apply", "--yes"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("REFUSED: validation: dockerd would still not start"),
+        "{out}"
+    );
+    assert!(out.contains("hosts"), "{out}");
+    assert!(out.contains("nothing was changed"), "{out}");
+    assert!(
+        read(
+            r.path(),
+            "/etc/systemd/system/docker.service.d/zz-dockhard.conf"
+        )
+        .is_none()
+    );
+    assert_eq!(
+        read(r.path(), "/etc/docker/daemon.json"),
+        std::fs::read_to_string(fixture_dir("config-conflict").join("etc/docker/daemon.json")).ok()
+    );
+}
+
+#[test]
+fn syslog_without_dev_log_or_address_is_refused_unless_forced() {
+    let r = root(Some("debian"), &[]);
+    let (code, out) = fix(
+        r.path(),
+        &["--rule", "daemon.remote-logging", "--apply", "--yes"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("REFUSED: daemon.remote-logging: syslog is not reachable"),
+        "{out}"
+    );
+    assert!(
+        read(r.path(), "/etc/docker/daemon.json")
+            .unwrap()
+            .contains("json-file")
+    );
+    let (code, out) = fix(
+        r.path(),
+        &[
+            "--rule",
+            "daemon.remote-logging",
+            "--apply",
+            "--yes",
+            "--force",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        read(r.path(), "/etc/docker/daemon.json")
+            .unwrap()
+            .contains("syslog")
+    );
+    // A TCP syslog address that does not answer is refused.
+    let r = root(Some("debian"), &[]);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let addr = format!("tcp://127.0.0.1:{port}");
+    let (code, out) = fix(
+        r.path(),
+        &["--rule", "daemon.remote-logging", "--syslog-address", &addr],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not answer"), "{out}");
+}
+
+#[test]
+fn missing_plugin_subuid_and_certificates_are_refused() {
+    let r = root(Some("debian"), &[]);
+    let (code, out) = fix(
+        r.path(),
+        &[
+            "--rule",
+            "daemon.authorization-plugin",
+            "--authz-plugin",
+            "nosuch",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("authorization plugin `nosuch` was not found"),
+        "{out}"
+    );
+    let (code, out) = fix(r.path(), &["--rule", "daemon.authorization-plugin"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("skipped: needs --authz-plugin NAME"), "{out}");
+    // A plugin spec in the root is found.
+    let r2 = root(
+        Some("debian"),
+        &[("/etc/docker/plugins/authz.spec", "unix:///run/authz.sock\n")],
+    );
+    let (code, out) = fix(
+        r2.path(),
+        &[
+            "--rule",
+            "daemon.authorization-plugin",
+            "--authz-plugin",
+            "authz",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    // userns-remap USER without ranges.
+    let (code, out) = fix(
+        r.path(),
+        &["--rule", "daemon.userns-remap", "--userns-remap", "alice"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("/etc/subuid has no range for `alice`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("existing containers and images are not visible"),
+        "{out}"
+    );
+    let r3 = root(
+        Some("debian"),
+        &[
+            ("/etc/subuid", "alice:100000:65536\n"),
+            ("/etc/subgid", "alice:100000:65536\n"),
+        ],
+    );
+    let (code, out) = fix(
+        r3.path(),
+        &["--rule", "daemon.userns-remap", "--userns-remap", "alice"],
+    );
+    assert_eq!(code, 0, "{out}");
+    // tlsverify without readable certificates.
+    let r4 = root(Some("socket-tcp"), &[]);
+    let (code, out) = fix(
+        r4.path(),
+        &[
+            "--rule",
+            "daemon.remote-api-tls",
+            "--tls-ca",
+            "/etc/docker/ca.pem",
+            "--tls-cert",
+            "/etc/docker/cert.pem",
+            "--tls-key",
+            "/etc/docker/key.pem",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("tlscacert: /etc/docker/ca.pem is not a readable file"),
+        "{out}"
+    );
+}
+
+#[test]
+fn rollback_restores_the_last_change_set() {
+    let r = root(Some("debian"), &[]);
+    let orig = read(r.path(), "/etc/docker/daemon.json");
+    let (code, out) = fix(r.path(), &["--rule", "daemon.icc", "--apply", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    assert_ne!(read(r.path(), "/etc/docker/daemon.json"), orig);
+    let (code, out) = fix(r.path(), &["--rollback"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("restored"), "{out}");
+    assert_eq!(read(r.path(), "/etc/docker/daemon.json"), orig);
+    let (code, out) = fix(r.path(), &["--rollback"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("already rolled back"), "{out}");
+}
+
+/// A tree for [`a_plan_applied_twice_changes_nothing_the_second_time`]: the
+/// debian fixture with an ExecStart= drop-in holding `flags` and a
+/// daemon.json holding `members`.
+fn random_tree(flags: &[&str], members: &[(&str, &str)]) -> tempfile::TempDir {
+    let dropin = format!(
+        "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// {}\n",
+        flags.join(" ")
+    );
+    let body: Vec<String> = members
+        .iter()
+        .map(|(k, v)| format!("  {k:?}: {v}"))
+        .collect();
+    let json = format!("{{\n{}\n}}\n", body.join(",\n"));
+    root(
+        Some("debian"),
+        &[
+            (
+                "/etc/systemd/system/docker.service.d/override.conf",
+                &dropin,
+            ),
+            ("/etc/docker/daemon.json", &json),
+        ],
+    )
+}
+
+/// Every file under `root`, with its bytes (backups are kept elsewhere).
+fn tree_state(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, &mut out);
+    out
+}
+
+const FLAG_POOL: &[&str] = &[
+    "--icc=true",
+    "--icc=false",
+    "--userland-proxy",
+    "--userland-proxy=false",
+    "--live-restore=false",
+    "--experimental",
+    "--log-driver=json-file",
+    "--log-opt max-size=10m",
+    "--debug",
+];
+const MEMBER_POOL: &[(&str, &str)] = &[
+    ("icc", "true"),
+    ("icc", "false"),
+    ("live-restore", "false"),
+    ("userland-proxy", "true"),
+    ("experimental", "true"),
+    ("log-driver", "\"local\""),
+    ("log-opts", "{\"max-size\": \"10m\", \"max-file\": \"3\"}"),
+    ("debug", "false"),
+    ("log-level", "\"info\""),
+];
+
+/// On random flag/file combinations and every method: `fix --apply`
+/// writes exactly the files of its dry run, and a second `fix --apply`
+/// changes nothing (no write, no backup, the same bytes everywhere). A
+/// refused plan writes nothing at all. Most cases must really apply.
+#[test]
+fn a_plan_applied_twice_changes_nothing_the_second_time() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let applied = std::cell::Cell::new(0u32);
+    let strategy = (
+        proptest::sample::subsequence(FLAG_POOL, 0..=4),
+        proptest::sample::subsequence(MEMBER_POOL, 0..=4),
+        proptest::sample::select(&["auto", "daemon-json", "dropin", "unit"][..]),
+    );
+    let mut runner = TestRunner::new(Config::with_cases(16));
+    let result = runner.run(&strategy, |(flags, members, method)| {
+        let r = random_tree(&flags, &members);
+        let backups = tempfile::tempdir().unwrap();
+        let bdir = backups.path().to_str().unwrap().to_string();
+        let mut args = SEED.to_vec();
+        args.extend(["--method", method, "--backup-dir", &bdir]);
+        let before = tree_state(r.path());
+        let (code, dry) = fix(r.path(), &args);
+        let mut apply = args.clone();
+        apply.extend(["--apply", "--yes"]);
+        if code != 0 {
+            let (acode, applied) = fix(r.path(), &apply);
+            prop_assert_ne!(acode, 0, "dry run refused but --apply did not: {}", applied);
+            prop_assert_eq!(
+                &tree_state(r.path()),
+                &before,
+                "a refused plan wrote: {}",
+                applied
+            );
+            return Ok(());
+        }
+        let (code, out) = fix(r.path(), &apply);
+        prop_assert_eq!(code, 0, "{}\n{}", dry, out);
+        let once = tree_state(r.path());
+        let changed = once
+            .keys()
+            .filter(|p| before.get(*p) != once.get(*p))
+            .count();
+        prop_assert_eq!(changed, diff_paths(&diff_of(&dry)).len(), "{}", dry);
+        let (code, again) = fix(r.path(), &apply);
+        prop_assert_eq!(code, 0, "{}", again);
+        prop_assert!(again.contains("nothing to do"), "second apply: {}", again);
+        prop_assert!(!again.contains("backup:"), "{}", again);
+        prop_assert_eq!(
+            &tree_state(r.path()),
+            &once,
+            "the second apply changed a file"
+        );
+        applied.set(applied.get() + 1);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(
+        applied.get() >= 8,
+        "only {} of 16 cases applied a plan",
+        applied.get()
+    );
+}
+
+/// The upgrade fix: keys a 28.5 engine refuses (`oom-score-adjust` and
+/// `graph` are gone, `api-cors-header` is refused by name) are removed from
+/// daemon.json, the others stay, and the tree then starts on 28.5 (and
+/// still on 20.10).
+#[test]
+fn upgrade_fix_removes_keys_the_new_engine_refuses() {
+    let json = r#"{
+  "oom-score-adjust": -500,
+  "graph": "/srv/docker",
+  "api-cors-header": "*",
+  "icc": false,
+  "allow-nondistributable-artifacts": ["registry.test:5000"]
+}
+"#;
+    let r = root(Some("debian"), &[("/etc/docker/daemon.json", json)]);
+    let check = |v: &str| {
+        let out = Command::cargo_bin("dockhard")
+            .unwrap()
+            .args(["check", "--format", "json", "--engine-version", v, "--root"])
+            .arg(r.path())
+            .output()
+            .unwrap();
+        let rep: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let res = rep["daemons"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["rule"] == "daemon.config-valid")
+            .cloned()
+            .unwrap();
+        (
+            res["status"].as_str().unwrap().to_string(),
+            res["message"].as_str().unwrap().to_string(),
+        )
+    };
+    let (st, msg) = check("28.5.2");
+    assert_eq!(st, "fail", "{msg}");
+    assert!(
+        msg.contains("oom-score-adjust") && msg.contains("graph"),
+        "{msg}"
+    );
+    assert_eq!(check("20.10.24").0, "pass");
+    let args = [
+        "--engine-version",
+        "28.5.2",
+        "--rule",
+        "daemon.config-valid",
+    ];
+    let dry = dry_apply_again(r.path(), &args);
+    assert!(
+        dry.contains("moves `graph` (\"/srv/docker\") to `data-root`"),
+        "{dry}"
+    );
+    for key in [
+        "oom-score-adjust",
+        "api-cors-header",
+        "allow-nondistributable-artifacts",
+    ] {
+        assert!(
+            dry.contains(&format!("removes `{key}`")),
+            "{key} named in the plan:\n{dry}"
+        );
+    }
+    let after = read(r.path(), "/etc/docker/daemon.json").unwrap();
+    let v: Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"icc": false, "data-root": "/srv/docker"}),
+        "{after}"
+    );
+    assert_eq!(check("28.5.2"), ("pass".to_string(), check("28.5.2").1));
+    assert_eq!(check("20.10.24").0, "pass");
+}
