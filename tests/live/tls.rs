@@ -12,40 +12,7 @@ use crate::support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-use support::{Certs, Daemon, DaemonOpts, Live, free_port, live};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn dockhard(args: &[&str]) -> Run {
-    let cmd = assert_cmd::Command::cargo_bin("dockhard")
-        .unwrap_or_else(|e| panic!("the dockhard binary is not built: {e}"));
-    run(cmd, args)
-}
-
-fn run(mut cmd: assert_cmd::Command, args: &[&str]) -> Run {
-    cmd.args(args).timeout(Duration::from_secs(120));
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run dockhard {args:?}: {e}"));
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        run.code != 101 && run.code != -1 && !run.stderr.contains("panicked"),
-        "dockhard {args:?} crashed or hung (exit {}):\nstderr: {}\nstdout: {}",
-        run.code,
-        run.stderr,
-        run.stdout
-    );
-    run
-}
+use support::{Certs, Daemon, DaemonOpts, Live, dockhard, free_port, live, run_dockhard};
 
 /// `dockhard tls init DIR --san 127.0.0.1 --san localhost`: the files as a
 /// [`Certs`] (so the harness's flags and curl apply) and the printed text.
@@ -95,7 +62,7 @@ fn certdir() -> tempfile::TempDir {
 /// of `rule`.
 fn statuses(d: &Daemon, rules: &[&str]) -> Vec<(String, String, String)> {
     let pid_s = d.pid().to_string();
-    let run = run(
+    let run = run_dockhard(
         assert_cmd::Command::from_std(d.dockhard()),
         &["check", "--pid", &pid_s, "--format", "json"],
     );

@@ -54,6 +54,7 @@ mod authz;
 mod bounded;
 mod certs;
 mod daemon;
+mod dockhard;
 mod engines;
 mod fake_dockerd;
 mod helpers;
@@ -70,6 +71,8 @@ pub use bounded::*;
 pub use certs::*;
 #[allow(unused_imports)]
 pub use daemon::*;
+#[allow(unused_imports)]
+pub use dockhard::*;
 #[allow(unused_imports)]
 pub use engines::*;
 #[allow(unused_imports)]

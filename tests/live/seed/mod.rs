@@ -30,50 +30,13 @@ use support::{
     AuthzPlugin, Certs, Daemon, DaemonOpts, Engine, Live, SyslogListener, free_port, live,
     live_exclusive,
 };
+use support::{dockhard, dockhard_in};
 
 mod harness;
 
 // ---------------------------------------------------------------------------
 // Running dockhard and reading its report
 // ---------------------------------------------------------------------------
-
-/// The outcome of one `dockhard` run.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn dockhard(args: &[&str]) -> Run {
-    let cmd = assert_cmd::Command::cargo_bin("dockhard")
-        .unwrap_or_else(|e| panic!("the dockhard binary is not built: {e}"));
-    run(cmd, args)
-}
-
-/// dockhard in `d`'s network namespace (where its TCP listeners are).
-fn dockhard_in(d: &Daemon, args: &[&str]) -> Run {
-    run(assert_cmd::Command::from_std(d.dockhard()), args)
-}
-
-fn run(mut cmd: assert_cmd::Command, args: &[&str]) -> Run {
-    cmd.args(args).timeout(Duration::from_secs(120));
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run dockhard {args:?}: {e}"));
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        run.code != 101 && run.code != -1 && !run.stderr.contains("panicked"),
-        "dockhard {args:?} crashed or hung (exit {}):\nstderr: {}\nstdout: {}",
-        run.code,
-        run.stderr,
-        run.stdout
-    );
-    run
-}
 
 /// `dockhard check --pid PID --format json` of `d`: the parsed report, after
 /// checking the schema, that the daemon is judged as the engine it runs
