@@ -93,6 +93,25 @@ pub fn dockerd_pids() -> Vec<u32> {
     v
 }
 
+/// The process id a dockerd pidfile names: a regular file of at most 64
+/// bytes (opened without blocking: a FIFO in its place is refused, not
+/// waited on), a decimal number and optional whitespace.
+pub fn read_pidfile(path: &Path) -> Option<u32> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    f.take(64).read_to_string(&mut text).ok()?;
+    text.trim().parse().ok().filter(|p| *p > 0)
+}
+
 pub fn collect(opts: &CollectOptions) -> Result<Snapshot, CollectError> {
     let (unix, text) = now();
     let mut snap = match &opts.target {
@@ -547,6 +566,29 @@ mod tests {
         assert_eq!(rfc3339(1_709_211_909), "2024-02-29T13:05:09Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
         assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn pidfiles() {
+        let d = tempfile::tempdir().unwrap();
+        let put = |name: &str, text: &str| {
+            let p = d.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        assert_eq!(read_pidfile(&put("ok", "4242\n")), Some(4242));
+        assert_eq!(read_pidfile(&put("spaces", "  17 ")), Some(17));
+        assert_eq!(read_pidfile(&put("zero", "0\n")), None);
+        assert_eq!(read_pidfile(&put("text", "pid=12\n")), None);
+        assert_eq!(read_pidfile(&put("long", &"1".repeat(100))), None);
+        assert_eq!(read_pidfile(&d.path().join("missing")), None);
+        assert_eq!(read_pidfile(d.path()), None);
+        // A FIFO with no writer: refused at once, not waited on.
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo(3) on a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(read_pidfile(&fifo), None);
     }
 
     proptest::proptest! {

@@ -160,6 +160,23 @@ pub fn daemon_label(d: &crate::report::DaemonReport) -> String {
     }
 }
 
+/// Every metric family [`render`] writes (the name of its `# TYPE` line,
+/// its type): the interface docs/watch.md documents and the Grafana
+/// dashboard and the PrometheusRule query (tests/offline/monitoring.rs
+/// checks all three against this list). A family without a series (no
+/// drift) is left out of the output.
+pub const METRICS: &[(&str, &str)] = &[
+    ("dockhard_result", "gauge"),
+    ("dockhard_rule_failures", "gauge"),
+    ("dockhard_drift", "gauge"),
+    ("dockhard_audit_duration_seconds", "histogram"),
+    ("dockhard_audits_total", "counter"),
+    ("dockhard_audit_errors_total", "counter"),
+    ("dockhard_events_total", "counter"),
+    ("dockhard_last_full_audit_timestamp_seconds", "gauge"),
+    ("dockhard_build_info", "gauge"),
+];
+
 /// Render the exposition text of `report` (none before the first audit)
 /// and `stats`.
 pub fn render(report: Option<&Report>, stats: &Stats) -> String {
@@ -426,5 +443,25 @@ mod tests {
             text.contains(r#"subject="a\"b\\c\nd} 1\ndockhard_result{x=\"y\"""#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_family_is_in_the_list() {
+        let mut drifting = result("daemon.live-restore", Status::Fail, None);
+        drifting.drift = Some("daemon.json turns it on at the next restart".into());
+        let r = report(vec![
+            result("containers.privileged", Status::Fail, Some("web")),
+            drifting,
+        ]);
+        let mut stats = Stats::default();
+        stats.observe_duration("full", 0.01);
+        stats.last_full_audit = Some(1.0);
+        let text = render(Some(&r), &stats);
+        let types: Vec<(&str, &str)> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_once(' '))
+            .collect();
+        assert_eq!(types, METRICS, "{text}");
     }
 }

@@ -15,7 +15,7 @@ pub mod server;
 
 use crate::audit::AuditOptions;
 use crate::collect::{self, CollectOptions};
-use crate::report::{self, Report};
+use crate::report;
 use metrics::{Stats, Trigger};
 use notify::Watcher;
 use std::collections::BTreeSet;
@@ -150,6 +150,44 @@ fn event_sockets(snap: &crate::snapshot::Snapshot) -> BTreeSet<PathBuf> {
         .collect()
 }
 
+/// The pidfile of the daemon `pid` as the engine computes it (`--pidfile`,
+/// `pidfile` in daemon.json, else the default: /var/run/docker.pid, or
+/// $XDG_RUNTIME_DIR/docker.pid rootless).
+fn pidfile_of(snap: &crate::snapshot::Snapshot, pid: u32) -> Option<PathBuf> {
+    let models = crate::model::daemon::build_configs(snap);
+    let m = models.iter().find(|m| m.pid == Some(pid))?;
+    let cfg = m.running.as_ref()?.config.as_ref().ok()?;
+    let (path, _) = cfg.string(crate::model::config::keys::PIDFILE);
+    path.filter(|p| p.starts_with('/')).map(PathBuf::from)
+}
+
+/// With `--pid`: when that process is gone and the daemon's pidfile names
+/// another running dockerd (the same daemon restarted, by a service
+/// manager or by hand), audit that one from now on.
+fn follow_restart(target: &mut collect::Target, pidfile: Option<&Path>, log: &mut dyn Write) {
+    let collect::Target::Pid(pid) = *target else {
+        return;
+    };
+    let running = collect::dockerd_pids();
+    if running.contains(&pid) {
+        return;
+    }
+    if let Some(new) = pidfile
+        .and_then(collect::read_pidfile)
+        .filter(|p| *p != pid && running.contains(p))
+    {
+        let _ = writeln!(
+            log,
+            "dockhard watch: dockerd {pid} is gone; its pidfile {} names dockerd {new}: watching that one",
+            pidfile
+                .map(Path::display)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        );
+        *target = collect::Target::Pid(new);
+    }
+}
+
 fn write_textfile(path: &Path, text: &str) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -262,14 +300,19 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
         })
         .map_err(|e| format!("inotify: {e}"))?
     };
-    let mut last: Option<Report> = None;
     let mut trigger = Trigger::Start;
     let mut pids = collect::dockerd_pids();
+    let mut collect_opts = opts.collect.clone();
+    let mut pidfile: Option<PathBuf> = None;
     loop {
+        follow_restart(&mut collect_opts.target, pidfile.as_deref(), log);
         let t0 = Instant::now();
         let now_unix = collect::now().0 as f64;
-        match collect::collect(&opts.collect) {
+        match collect::collect(&collect_opts) {
             Ok(snap) => {
+                if let collect::Target::Pid(pid) = collect_opts.target {
+                    pidfile = pidfile_of(&snap, pid).or(pidfile);
+                }
                 let report = crate::audit::run_with(&snap, &audit_opts);
                 let secs = t0.elapsed().as_secs_f64();
                 *stats.audits.entry(trigger).or_insert(0) += 1;
@@ -315,9 +358,8 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                     report.daemons.len()
                 );
                 let json = report::render(&report, report::Format::Json, false);
-                last = Some(report);
                 stats.events = events.load(Ordering::Relaxed);
-                let text = metrics::render(last.as_ref(), &stats);
+                let text = metrics::render(Some(&report), &stats);
                 if let Some(p) = &opts.textfile
                     && let Err(e) = write_textfile(p, &text)
                 {
@@ -333,12 +375,21 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                 }
             }
             Err(e) => {
+                // Nothing stale: the results of an audit that can no longer
+                // run (the daemon stopped) are not served as current. The
+                // counters stay; /healthz says why.
                 stats.audit_errors += 1;
                 stats.events = events.load(Ordering::Relaxed);
                 let _ = writeln!(log, "dockhard watch: audit failed: {}", e.0);
-                let text = metrics::render(last.as_ref(), &stats);
+                let text = metrics::render(None, &stats);
+                if let Some(p) = &opts.textfile
+                    && let Err(e) = write_textfile(p, &text)
+                {
+                    let _ = writeln!(log, "dockhard watch: {e}");
+                }
                 if let Ok(mut p) = published.lock() {
                     p.metrics = text.into();
+                    p.report_json = None;
                     p.healthy = false;
                     p.health_note = format!("the last audit could not run: {}", e.0);
                 }

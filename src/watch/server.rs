@@ -60,7 +60,11 @@ pub fn respond(head: &[u8], p: &Published) -> (u16, &'static str, Arc<str>) {
             None => (
                 503,
                 "text/plain; charset=utf-8",
-                Arc::from("no audit has finished yet\n"),
+                Arc::from(if p.health_note.is_empty() {
+                    "no audit has finished yet\n".to_string()
+                } else {
+                    format!("{}\n", p.health_note)
+                }),
             ),
         },
         _ => (404, "text/plain; charset=utf-8", Arc::from("not found\n")),

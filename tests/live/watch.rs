@@ -2,8 +2,11 @@
 //! at start, then each change shows in `/metrics` without a scrape asking
 //! for it: a privileged container created, a container mounting the
 //! daemon's socket, a container removed (its series gone), daemon.json
-//! edited (drift), SIGHUP (policy reload), SIGTERM (exit 0). The output
-//! passes `promtool check metrics`. The time from each change to its
+//! edited (drift), SIGHUP (policy reload), a real Prometheus scraping it
+//! and finding the failing rule through its HTTP API, dockerd restarted
+//! (followed through its pidfile, the drift gone) and stopped (no result
+//! left, /healthz 503), SIGTERM (exit 0). The output passes `promtool check
+//! metrics` at each step. The time from each change to its
 //! series is printed (the budget is 2 s; measured, not asserted: speed is
 //! the benchmarks' job); the test allows 20 s.
 
@@ -21,7 +24,11 @@ const PATIENCE: Duration = Duration::from_secs(20);
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = Vec::new();
     s.read_to_end(&mut out).ok()?;
     let text = String::from_utf8_lossy(&out).into_owned();
@@ -110,6 +117,90 @@ fn has(m: &str, rule: &str, subject: &str, status: &str) -> bool {
         .any(|l| l.starts_with("dockhard_result{") && want.iter().all(|w| l.contains(w.as_str())))
 }
 
+/// `text` as a URL query value.
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A real Prometheus (Debian's `prometheus`), on loopback with a generated
+/// configuration that scrapes `target` every second; killed on drop.
+struct Prometheus {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Prometheus {
+    fn start(dir: &std::path::Path, target: u16) -> Prometheus {
+        let port = free_port();
+        let cfg = dir.join("prometheus.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+                 scrape_configs:\n  - job_name: dockhard\n    static_configs:\n\
+                 \x20     - targets: ['127.0.0.1:{target}']\n"
+            ),
+        )
+        .unwrap();
+        let log = dir.join("prometheus.log");
+        let logf = std::fs::File::create(&log).unwrap();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("prometheus-data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(logf)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start prometheus: {e} (scripts/test installs Debian's prometheus)")
+            });
+        Prometheus { child, port, log }
+    }
+
+    /// Wait until the instant query `q` has a result; its first series.
+    fn until(&self, q: &str) -> serde_json::Value {
+        let t0 = Instant::now();
+        let mut last = String::new();
+        loop {
+            if let Some((200, body)) =
+                get(self.port, &format!("/api/v1/query?query={}", urlencode(q)))
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&body)
+            {
+                if let Some(first) = v["data"]["result"].as_array().and_then(|r| r.first()) {
+                    println!("[watch] Prometheus answers `{q}` after {:?}", t0.elapsed());
+                    return first.clone();
+                }
+                last = body;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "Prometheus never answered `{q}`: {last}\n--- prometheus log ---\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn promtool_check(text: &str) {
     let Ok(mut p) = Command::new("promtool")
         .args(["check", "metrics"])
@@ -137,6 +228,10 @@ fn live_watch_follows_the_engine() {
     let live = live("live_watch_follows_the_engine");
     let mut d = Daemon::start(&live, DaemonOpts::new().config("{}\n"));
     let image = d.busybox_image();
+    // Outside the daemon's directory: the harness kills what names it when
+    // the daemon stops.
+    let scratch = tempfile::tempdir().unwrap();
+    let textfile = scratch.path().join("dh.prom");
     let w = Watch::start(
         &d,
         &[
@@ -145,7 +240,7 @@ fn live_watch_follows_the_engine() {
             "--interval",
             "1h",
             "--textfile",
-            &d.dir.join("dh.prom").display().to_string(),
+            &textfile.display().to_string(),
         ],
     );
     // Healthy once the first audit finished.
@@ -175,7 +270,7 @@ fn live_watch_follows_the_engine() {
             .starts_with("dockhard/report/")
     );
     assert_eq!(get(w.port, "/other").unwrap().0, 404);
-    let textfile = std::fs::read_to_string(d.dir.join("dh.prom")).unwrap();
+    let textfile = std::fs::read_to_string(&textfile).unwrap();
     assert!(textfile.contains("dockhard_result{"), "{textfile}");
 
     // A privileged container appears.
@@ -218,6 +313,59 @@ fn live_watch_follows_the_engine() {
     let m = w.metrics();
     assert!(m.contains("dockhard_events_total "), "{m}");
     promtool_check(&m);
+
+    // A real Prometheus scrapes the exporter and finds the failing rule,
+    // with its labels.
+    {
+        let prom = Prometheus::start(&d.dir, w.port);
+        let series = prom.until("dockhard_rule_failures{rule=\"containers.docker-sock\"} > 0");
+        assert_eq!(series["metric"]["job"], "dockhard", "{series}");
+        assert_eq!(series["metric"]["severity"], "critical", "{series}");
+        assert_eq!(
+            series["metric"]["daemon"],
+            format!("pid:{}", d.pid()),
+            "{series}"
+        );
+        assert_eq!(series["value"][1], "1", "{series}");
+        let r = prom.until(
+            "dockhard_result{rule=\"containers.docker-sock\", subject=\"dh-sock\", status=\"fail\"}",
+        );
+        assert_eq!(r["metric"]["subject_kind"], "container", "{r}");
+        assert_eq!(r["metric"]["job"], "dockhard", "{r}");
+    }
+
+    // dockerd restarted (a new pid, the same pidfile): watch follows it.
+    // It started with live-restore on, so the drift is gone; the old pid's
+    // series are gone; its containers are still audited.
+    let old = d.pid();
+    d.restart();
+    let new = format!("daemon=\"pid:{}\"", d.pid());
+    let old_label = format!("daemon=\"pid:{old}\"");
+    w.until("dockerd restarted", |m| {
+        m.contains(&new)
+            && !m.contains(&old_label)
+            && has(m, "daemon.live-restore", "", "pass")
+            && !m.lines().any(|l| l.starts_with("dockhard_drift{"))
+            && has(m, "containers.docker-sock", "dh-sock", "fail")
+    });
+    assert!(
+        w.log().contains(&format!("dockerd {old} is gone")),
+        "{}",
+        w.log()
+    );
+    promtool_check(&w.metrics());
+
+    // dockerd stopped: no result remains, /healthz says why (503).
+    d.stop();
+    w.until("dockerd stopped", |m| {
+        !m.contains("dockhard_result{")
+            && !m.contains("dockhard_rule_failures{")
+            && !m.contains("dockhard_audit_errors_total 0")
+    });
+    let (code, why) = get(w.port, "/healthz").unwrap();
+    assert_eq!(code, 503, "{why}");
+    assert_eq!(get(w.port, "/report.json").unwrap().0, 503);
+    promtool_check(&w.metrics());
     // SIGTERM: exit 0 within 2 s (measured; 10 s allowed).
     let mut w = w;
     w.signal(libc::SIGTERM);

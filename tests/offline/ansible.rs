@@ -110,13 +110,12 @@ fn status(report: &Value, id: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs ansible-core and ansible-lint (scripts/test installs them); scripts/test runs it"]
 fn site_audits_and_merges_then_fix_rolls_out() {
-    let Some(t) = pytools::tools(
+    let t = pytools::tools(
         "site_audits_and_merges_then_fix_rolls_out",
         &["ansible-playbook"],
-    ) else {
-        return;
-    };
+    );
     let dir = hosts();
     let d = dir.path();
 
@@ -182,10 +181,9 @@ fn site_audits_and_merges_then_fix_rolls_out() {
 }
 
 #[test]
+#[ignore = "needs ansible-core and ansible-lint (scripts/test installs them); scripts/test runs it"]
 fn a_refused_fix_stops_the_rollout() {
-    let Some(t) = pytools::tools("a_refused_fix_stops_the_rollout", &["ansible-playbook"]) else {
-        return;
-    };
+    let t = pytools::tools("a_refused_fix_stops_the_rollout", &["ansible-playbook"]);
     let dir = hosts();
     let d = dir.path();
     let before = std::fs::read_to_string(d.join("host2/root/etc/docker/daemon.json")).ok();
@@ -219,10 +217,9 @@ fn a_refused_fix_stops_the_rollout() {
 }
 
 #[test]
+#[ignore = "needs ansible-core and ansible-lint (scripts/test installs them); scripts/test runs it"]
 fn ansible_lint_is_clean() {
-    let Some(t) = pytools::tools("ansible_lint_is_clean", &["ansible-lint"]) else {
-        return;
-    };
+    let t = pytools::tools("ansible_lint_is_clean", &["ansible-lint"]);
     let dir = tempfile::tempdir().unwrap();
     let o = Command::new(&t[0])
         .current_dir(repo().join("deploy/ansible"))

@@ -18,6 +18,7 @@ mod fleet;
 mod fuzz_corpus;
 mod hostile;
 mod kubernetes;
+mod monitoring;
 mod policy;
 mod report_formats;
 mod report_html;

@@ -454,6 +454,62 @@ impl Daemon {
         }
     }
 
+    /// Restart the daemon as a service manager would: SIGTERM, wait for it
+    /// to exit (its containers stay), then the same command line again in
+    /// the same directory and namespace, until `/_ping` answers. The new
+    /// pid is [`Daemon::pid`]; it writes the same pidfile.
+    pub fn restart(&mut self) {
+        let mut child = self
+            .child
+            .take()
+            .unwrap_or_else(|| panic!("restart: dockerd {} is not running", self.pid));
+        let _ = send_signal(self.pid, libc::SIGTERM);
+        let exited = poll(STOP_TIMEOUT, || child.try_wait().ok().flatten());
+        if exited.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "restart: dockerd {} did not stop within {STOP_TIMEOUT:?}\n{}",
+                self.pid,
+                self.log_tail(40)
+            );
+        }
+        let logf = fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.log.display()));
+        let logf2 = logf.try_clone().unwrap();
+        let mut cmd = Command::new(&self.argv[0]);
+        cmd.args(&self.argv[1..])
+            .stdin(Stdio::null())
+            .stdout(logf)
+            .stderr(logf2);
+        for k in [
+            "DOCKER_HOST",
+            "DOCKER_TLS_VERIFY",
+            "DOCKER_CERT_PATH",
+            "DOCKER_CONFIG",
+            "DOCKER_CONTEXT",
+        ] {
+            cmd.env_remove(k);
+        }
+        if let Some(e) = self.engine.as_ref().filter(|e| !e.path_prefix.is_empty()) {
+            let path = e
+                .path_with(std::env::var_os("PATH").as_deref())
+                .unwrap_or_else(|e| panic!("{e}"));
+            cmd.env("PATH", path);
+        }
+        self.netns.enter(&mut cmd);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {} again: {e}", self.argv[0]));
+        self.pid = child.id();
+        self.child = Some(child);
+        if let Err(e) = self.wait_ready() {
+            panic!("restart: {e}");
+        }
+    }
+
     /// Stop the daemon like [`Daemon::stop`], and list (`PID: command line`)
     /// the processes it started (containerd, shims) that still run `grace`
     /// after dockerd exited: what a clean stop leaves behind. They are

@@ -1,11 +1,10 @@
 //! The Python test tools of `target/pyenv` (a venv `scripts/test` creates
 //! and fills: ansible-core, ansible-lint, kubernetes-validate, ...).
-//! Missing tools fail the test when `CI` is set, print a loud SKIPPED
-//! otherwise.
+//! A missing tool fails the test; the tests that need them are `#[ignore]`d
+//! (a plain `cargo test` reports them ignored) and scripts/test runs them.
 
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The venv: `$DOCKHARD_PYENV`, else `target/pyenv` of the repository.
@@ -24,31 +23,22 @@ pub fn on_ci() -> bool {
     }
 }
 
-/// `target/pyenv/bin/NAME` for every name, or `None` after a loud SKIPPED
-/// (a panic on CI).
-pub fn tools(test: &str, names: &[&str]) -> Option<Vec<PathBuf>> {
+/// `target/pyenv/bin/NAME` for every name; a missing one fails the test
+/// (the tests that need them are `#[ignore]`d: scripts/test runs them).
+pub fn tools(test: &str, names: &[&str]) -> Vec<PathBuf> {
     let bin = pyenv().join("bin");
     let missing: Vec<&str> = names
         .iter()
         .copied()
         .filter(|n| !bin.join(n).is_file())
         .collect();
-    if missing.is_empty() {
-        return Some(names.iter().map(|n| bin.join(n)).collect());
-    }
-    let why = format!(
-        "{} not found in {} (scripts/test installs them there with pip)",
+    assert!(
+        missing.is_empty(),
+        "test `{test}` cannot run: {} not found in {} (scripts/test installs them there with pip)",
         missing.join(", "),
         bin.display()
     );
-    if on_ci() {
-        panic!("test `{test}` cannot run: {why}; CI is set, so this is a failure");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n******** SKIPPED: test `{test}`: {why} (with CI set this is a failure) ********\n"
-    );
-    None
+    names.iter().map(|n| bin.join(n)).collect()
 }
 
 /// PATH with the venv's bin first (ansible-playbook runs its own helpers).
