@@ -172,17 +172,14 @@ fn follow_restart(target: &mut collect::Target, pidfile: Option<&Path>, log: &mu
     if running.contains(&pid) {
         return;
     }
-    if let Some(new) = pidfile
-        .and_then(collect::read_pidfile)
-        .filter(|p| *p != pid && running.contains(p))
-    {
+    let Some(pidfile) = pidfile else {
+        return;
+    };
+    if let Some(new) = collect::read_pidfile(pidfile).filter(|p| *p != pid && running.contains(p)) {
         let _ = writeln!(
             log,
             "dockhard watch: dockerd {pid} is gone; its pidfile {} names dockerd {new}: watching that one",
-            pidfile
-                .map(Path::display)
-                .map(|d| d.to_string())
-                .unwrap_or_default()
+            pidfile.display()
         );
         *target = collect::Target::Pid(new);
     }
@@ -303,15 +300,24 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
     let mut trigger = Trigger::Start;
     let mut pids = collect::dockerd_pids();
     let mut collect_opts = opts.collect.clone();
-    let mut pidfile: Option<PathBuf> = None;
+    // The pidfile of the daemon `--pid` names, modelled once per pid (a
+    // running daemon's pidfile does not change).
+    let mut pidfile: Option<(u32, PathBuf)> = None;
     loop {
-        follow_restart(&mut collect_opts.target, pidfile.as_deref(), log);
+        follow_restart(
+            &mut collect_opts.target,
+            pidfile.as_ref().map(|(_, p)| p.as_path()),
+            log,
+        );
         let t0 = Instant::now();
         let now_unix = collect::now().0 as f64;
         match collect::collect(&collect_opts) {
             Ok(snap) => {
-                if let collect::Target::Pid(pid) = collect_opts.target {
-                    pidfile = pidfile_of(&snap, pid).or(pidfile);
+                if let collect::Target::Pid(pid) = collect_opts.target
+                    && pidfile.as_ref().is_none_or(|(p, _)| *p != pid)
+                    && let Some(path) = pidfile_of(&snap, pid)
+                {
+                    pidfile = Some((pid, path));
                 }
                 let report = crate::audit::run_with(&snap, &audit_opts);
                 let secs = t0.elapsed().as_secs_f64();

@@ -168,32 +168,13 @@ impl Daemon {
             },
         };
         let logf = fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let logf2 = logf
-            .try_clone()
-            .map_err(|e| format!("{}: {e}", log.display()))?;
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .stdin(Stdio::null())
-            .stdout(logf)
-            .stderr(logf2);
-        for k in [
-            "DOCKER_HOST",
-            "DOCKER_TLS_VERIFY",
-            "DOCKER_CERT_PATH",
-            "DOCKER_CONFIG",
-            "DOCKER_CONTEXT",
-        ] {
-            cmd.env_remove(k);
-        }
-        if let Some(e) = opts.engine.as_ref().filter(|e| !e.path_prefix.is_empty()) {
-            match e.path_with(std::env::var_os("PATH").as_deref()) {
-                Ok(path) => cmd.env("PATH", path),
-                Err(why) => {
-                    let _ = fs::remove_dir_all(&dir);
-                    return Err(why);
-                }
-            };
-        }
+        let mut cmd = match dockerd_command(&argv, opts.engine.as_ref(), logf, &log) {
+            Ok(c) => c,
+            Err(why) => {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(why);
+            }
+        };
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
@@ -456,7 +437,8 @@ impl Daemon {
 
     /// Restart the daemon as a service manager would: SIGTERM, wait for it
     /// to exit (its containers stay), then the same command line again in
-    /// the same directory and namespace, until `/_ping` answers. The new
+    /// the same directory and namespace (without [`DaemonOpts::env`]),
+    /// until `/_ping` answers. The new
     /// pid is [`Daemon::pid`]; it writes the same pidfile.
     pub fn restart(&mut self) {
         let mut child = self
@@ -478,27 +460,8 @@ impl Daemon {
             .append(true)
             .open(&self.log)
             .unwrap_or_else(|e| panic!("{}: {e}", self.log.display()));
-        let logf2 = logf.try_clone().unwrap();
-        let mut cmd = Command::new(&self.argv[0]);
-        cmd.args(&self.argv[1..])
-            .stdin(Stdio::null())
-            .stdout(logf)
-            .stderr(logf2);
-        for k in [
-            "DOCKER_HOST",
-            "DOCKER_TLS_VERIFY",
-            "DOCKER_CERT_PATH",
-            "DOCKER_CONFIG",
-            "DOCKER_CONTEXT",
-        ] {
-            cmd.env_remove(k);
-        }
-        if let Some(e) = self.engine.as_ref().filter(|e| !e.path_prefix.is_empty()) {
-            let path = e
-                .path_with(std::env::var_os("PATH").as_deref())
-                .unwrap_or_else(|e| panic!("{e}"));
-            cmd.env("PATH", path);
-        }
+        let mut cmd = dockerd_command(&self.argv, self.engine.as_ref(), logf, &self.log)
+            .unwrap_or_else(|e| panic!("restart: {e}"));
         self.netns.enter(&mut cmd);
         let child = cmd
             .spawn()
@@ -636,4 +599,36 @@ impl Drop for Daemon {
             eprintln!("harness: cannot remove {}: {e}", self.dir.display());
         }
     }
+}
+
+/// dockerd's command: `argv`, output to `log` (named `log_path`), no
+/// DOCKER_* variable of the test's environment, and `engine`'s directories
+/// first on PATH.
+fn dockerd_command(
+    argv: &[String],
+    engine: Option<&Engine>,
+    log: fs::File,
+    log_path: &Path,
+) -> Result<Command, String> {
+    let log2 = log
+        .try_clone()
+        .map_err(|e| format!("{}: {e}", log_path.display()))?;
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2);
+    for k in [
+        "DOCKER_HOST",
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_CERT_PATH",
+        "DOCKER_CONFIG",
+        "DOCKER_CONTEXT",
+    ] {
+        cmd.env_remove(k);
+    }
+    if let Some(e) = engine.filter(|e| !e.path_prefix.is_empty()) {
+        cmd.env("PATH", e.path_with(std::env::var_os("PATH").as_deref())?);
+    }
+    Ok(cmd)
 }

@@ -131,14 +131,6 @@ pub struct Tools {
     pub tar: PathBuf,
 }
 
-/// True when `CI` is set (to anything but empty, `0` or `false`).
-pub fn on_ci() -> bool {
-    match std::env::var("CI") {
-        Ok(v) => !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false")),
-        Err(_) => false,
-    }
-}
-
 fn find_program(candidates: &[&str], name: &str) -> Option<PathBuf> {
     for c in candidates {
         let p = Path::new(c);

@@ -15,14 +15,6 @@ pub fn pyenv() -> PathBuf {
     }
 }
 
-/// True when `CI` is set (to anything but empty, `0` or `false`).
-pub fn on_ci() -> bool {
-    match std::env::var("CI") {
-        Ok(v) => !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false")),
-        Err(_) => false,
-    }
-}
-
 /// `target/pyenv/bin/NAME` for every name; a missing one fails the test
 /// (the tests that need them are `#[ignore]`d: scripts/test runs them).
 pub fn tools(test: &str, names: &[&str]) -> Vec<PathBuf> {
