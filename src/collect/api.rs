@@ -367,7 +367,7 @@ pub fn gather_tops(
 }
 
 /// The object ids of a list answer (only well-formed ones).
-fn list_ids(call: Option<&ApiCall>) -> Vec<String> {
+pub(crate) fn list_ids(call: Option<&ApiCall>) -> Vec<String> {
     call.and_then(|c| c.body.as_ref())
         .and_then(|b| b.as_array())
         .map(|a| {
@@ -382,7 +382,7 @@ fn list_ids(call: Option<&ApiCall>) -> Vec<String> {
 
 /// Container and image ids are hex (images with a `sha256:` prefix): never
 /// a path segment that could change the request.
-fn is_object_id(id: &str) -> bool {
+pub(crate) fn is_object_id(id: &str) -> bool {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     !hex.is_empty() && hex.len() <= 128 && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -21,6 +21,7 @@ pub mod files;
 pub mod http;
 pub mod probe;
 pub mod procfs;
+pub mod refresh;
 
 use files::Fs;
 use procfs::{Identity, Proc};

@@ -287,22 +287,102 @@ impl Proc {
     }
 
     /// Map socket inode -> owning pid, over every process (first pid wins).
-    pub fn socket_owners(&self) -> BTreeMap<u64, u32> {
+    /// The lowest pid holding each of the socket inodes `wanted` (sockets
+    /// of this network namespace), scanning the processes in pid order and
+    /// stopping once every one has an owner. Not read: processes of another
+    /// network namespace (a container's: its sockets are in its own table)
+    /// and the engine's container shims (`containerd-shim*`, which hold no
+    /// TCP listeners), so that the cost does not grow with the containers:
+    /// two links read for each of theirs, not every descriptor.
+    pub fn owners_of(&self, wanted: &BTreeSet<u64>) -> BTreeMap<u64, u32> {
         let mut out = BTreeMap::new();
+        if wanted.is_empty() {
+            return out;
+        }
+        let own_netns = std::fs::read_link(self.base.join("self/ns/net")).ok();
+        let skip = |pid: u32| {
+            let netns = std::fs::read_link(self.path(pid, "ns/net")).ok();
+            if own_netns.is_some() && netns.is_some() && netns != own_netns {
+                return true;
+            }
+            self.exe(pid).is_ok_and(|e| {
+                Path::new(e.strip_suffix(" (deleted)").unwrap_or(&e))
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("containerd-shim"))
+            })
+        };
         for pid in self.pids().unwrap_or_default() {
+            if skip(pid) {
+                continue;
+            }
             if let Ok(inodes) = self.socket_inodes(pid) {
                 for i in inodes {
-                    out.entry(i).or_insert(pid);
+                    if wanted.contains(&i) {
+                        out.entry(i).or_insert(pid);
+                    }
                 }
+            }
+            if out.len() == wanted.len() {
+                break;
             }
         }
         out
     }
 
+    /// The processes of the one container `id` whose first process is
+    /// `pid` (its `State.Pid`): that process's parent (the container's
+    /// shim, which also adopts the processes of `docker exec`) and its
+    /// descendants, by `/proc/PID/task/TID/children`, those whose cgroup
+    /// names the container. `None` when that cannot be read here (another
+    /// pid namespace, no children files): the caller asks the daemon.
+    pub fn processes_of_container(
+        &self,
+        id: &str,
+        pid: u32,
+    ) -> Option<Vec<crate::snapshot::ContainerProcess>> {
+        const MAX_PROCESSES: usize = 10_000;
+        let in_container = |p: u32| {
+            self.read_text(&self.path(p, "cgroup"))
+                .ok()
+                .is_some_and(|cg| cg.lines().filter_map(container_id_in_cgroup).any(|c| c == id))
+        };
+        if !in_container(pid) {
+            return None;
+        }
+        let stat = self.read_text(&self.path(pid, "stat")).ok()?;
+        let parent = procnet::parse_stat(&stat)?.ppid;
+        let mut todo = vec![if parent > 1 { parent } else { pid }];
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        while let Some(p) = todo.pop() {
+            if !seen.insert(p) || seen.len() > MAX_PROCESSES {
+                continue;
+            }
+            let tasks = std::fs::read_dir(self.base.join(p.to_string()).join("task")).ok();
+            for t in tasks.into_iter().flatten().flatten() {
+                if let Ok(kids) = self.read_text(&t.path().join("children")) {
+                    todo.extend(kids.split_whitespace().filter_map(|k| k.parse::<u32>().ok()));
+                } else if p == pid || p == parent {
+                    return None;
+                }
+            }
+            if in_container(p)
+                && let Some(comm) = self.comm(p)
+            {
+                let argv0 = self.argv(p).ok().and_then(|a| a.into_iter().next());
+                out.push(crate::snapshot::ContainerProcess { pid: p, comm, argv0 });
+            }
+        }
+        out.sort_by_key(|c| c.pid);
+        Some(out)
+    }
+
     /// Every listening TCP socket of this network namespace, with its owner.
     pub fn host_listeners(&self) -> (Vec<HostListener>, Vec<String>) {
         let (tcp, errors) = self.tcp_table(None);
-        let owners = self.socket_owners();
+        let listening: BTreeSet<u64> = tcp.iter().filter(|e| e.is_listen()).map(|e| e.inode).collect();
+        let owners = self.owners_of(&listening);
         let mut out: Vec<HostListener> = tcp
             .iter()
             .filter(|e| e.is_listen())

@@ -51,6 +51,17 @@ pub fn effect(e: &serde_json::Value) -> Effect {
             }
             _ => Effect::None,
         },
+        // A container joining or leaving a network (every `docker run`
+        // does): that container's verdicts only.
+        "network" if matches!(action, "connect" | "disconnect") => {
+            match e
+                .pointer("/Actor/Attributes/container")
+                .and_then(|v| v.as_str())
+            {
+                Some(id) => Effect::Container(id.to_string()),
+                None => Effect::Daemon,
+            }
+        }
         "network" | "daemon" | "plugin" | "service" | "node" | "secret" | "config" => {
             Effect::Daemon
         }
@@ -298,6 +309,9 @@ mod tests {
         assert_eq!(effect(&ev("container", "exec_start: sh")), Effect::None);
         assert_eq!(effect(&ev("image", "pull")), Effect::Images);
         assert_eq!(effect(&ev("network", "connect")), Effect::Daemon);
+        let connect = serde_json::json!({"Type": "network", "Action": "connect",
+            "Actor": {"ID": "n1", "Attributes": {"container": "c1", "name": "bridge"}}});
+        assert_eq!(effect(&connect), Effect::Container("c1".into()));
         assert_eq!(effect(&ev("daemon", "reload")), Effect::Daemon);
         assert_eq!(effect(&serde_json::Value::Null), Effect::None);
     }

@@ -6,8 +6,13 @@
 //! `--interval` as a backstop. Between audits it does nothing but serve the
 //! last results ([`server`]) and wait.
 //!
-//! Each audit is a full one (collect, audit, render): re-auditing only the
-//! container an event names is not done yet.
+//! An audit is full (collect everything, evaluate, render) at start, on a
+//! file, process, signal or interval trigger, after an event stream
+//! reconnected, and on daemon events; container and image events are
+//! incremental: the objects they name are read again into the last
+//! snapshot ([`collect::refresh`]: one inspect per container) and the pure
+//! audit runs over it. Events arriving during an audit are merged into the
+//! next one, in bounded memory (a flood becomes one full audit).
 
 pub mod events;
 pub mod metrics;
@@ -18,7 +23,7 @@ use crate::collect::{self, CollectOptions};
 use crate::report;
 use metrics::{Stats, Trigger};
 use notify::Watcher;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -83,8 +88,83 @@ pub fn check_listen(addr: &SocketAddr, public: bool) -> Result<(), String> {
 enum Msg {
     Stop,
     Reload,
-    Event,
-    File,
+    /// Work is waiting in the [`Inbox`].
+    Wake,
+}
+
+/// More containers than this waiting for an incremental audit: a full one.
+const MAX_PENDING_CONTAINERS: usize = 256;
+
+/// Work that arrived since the last audit, merged.
+#[derive(Debug, Default)]
+struct Pending {
+    /// A full audit is due (the first trigger that asked for one).
+    full: Option<Trigger>,
+    /// Incremental changes, by the daemon's API endpoint.
+    changes: BTreeMap<String, collect::refresh::Change>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.full.is_none() && self.changes.is_empty()
+    }
+
+    fn full(&mut self, t: Trigger) {
+        self.full.get_or_insert(t);
+        self.changes.clear();
+    }
+
+    fn event(&mut self, endpoint: &str, effect: events::Effect) {
+        if self.full.is_some() {
+            return;
+        }
+        let change = self.changes.entry(endpoint.to_string()).or_default();
+        match effect {
+            events::Effect::Container(id) => {
+                change.containers.insert(id);
+            }
+            events::Effect::Images => change.images = true,
+            events::Effect::Daemon => self.full(Trigger::Event),
+            events::Effect::None => {}
+        }
+        if self.changes.values().map(|c| c.containers.len()).sum::<usize>()
+            > MAX_PENDING_CONTAINERS
+        {
+            self.full(Trigger::Event);
+        }
+        self.changes.retain(|_, c| !c.is_empty());
+    }
+}
+
+/// Where the event, file and process threads leave work for the loop: one
+/// [`Pending`] (bounded whatever arrives) and a wake-up on the channel
+/// only when it stops being empty.
+struct Inbox {
+    pending: Mutex<Pending>,
+    tx: Sender<Msg>,
+}
+
+impl Inbox {
+    fn add(&self, f: impl FnOnce(&mut Pending)) {
+        if let Ok(mut p) = self.pending.lock() {
+            let was_empty = p.is_empty();
+            f(&mut p);
+            if was_empty && !p.is_empty() {
+                let _ = self.tx.send(Msg::Wake);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pending.lock().map(|p| p.is_empty()).unwrap_or(true)
+    }
+
+    fn take(&self) -> Pending {
+        self.pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
 }
 
 /// Block SIGTERM, SIGINT and SIGHUP in this thread (and the threads it
@@ -140,13 +220,13 @@ fn watched_files(snap: &crate::snapshot::Snapshot) -> BTreeSet<PathBuf> {
         .collect()
 }
 
-/// Unix sockets of the running daemons' APIs.
-fn event_sockets(snap: &crate::snapshot::Snapshot) -> BTreeSet<PathBuf> {
+/// Unix sockets of the running daemons' APIs, with the endpoint as the
+/// snapshot names it.
+fn event_sockets(snap: &crate::snapshot::Snapshot) -> BTreeMap<PathBuf, String> {
     snap.daemons
         .iter()
         .filter_map(|d| d.api.endpoint.as_deref())
-        .filter_map(|e| e.strip_prefix("unix://"))
-        .map(PathBuf::from)
+        .filter_map(|e| Some((PathBuf::from(e.strip_prefix("unix://")?), e.to_string())))
         .collect()
 }
 
@@ -211,14 +291,15 @@ fn write_textfile(path: &Path, text: &str) -> Result<(), String> {
 }
 
 /// One thread per event stream: reconnects with backoff while its socket is
-/// one of `wanted`, and asks for an audit on each event that matters and
-/// after each reconnection.
+/// one of `wanted`; each event that matters goes to the inbox, and each
+/// reconnection asks for a full audit (what happened meanwhile is unknown).
 fn spawn_stream(
     sock: PathBuf,
+    endpoint: String,
     wanted: Arc<Mutex<BTreeSet<PathBuf>>>,
     stop: Arc<AtomicBool>,
     events: Arc<AtomicU64>,
-    tx: Sender<Msg>,
+    inbox: Arc<Inbox>,
 ) {
     std::thread::spawn(move || {
         let mut backoff = Duration::from_millis(250);
@@ -229,15 +310,16 @@ fn spawn_stream(
             {
                 break;
             }
-            if !first && tx.send(Msg::Event).is_err() {
-                break;
+            if !first {
+                inbox.add(|p| p.full(Trigger::Event));
             }
             first = false;
             let started = Instant::now();
             let r = events::stream(&sock, &stop, &mut |e| {
                 events.fetch_add(1, Ordering::Relaxed);
-                if events::effect(e) != events::Effect::None {
-                    let _ = tx.send(Msg::Event);
+                let effect = events::effect(e);
+                if effect != events::Effect::None {
+                    inbox.add(|p| p.event(&endpoint, effect));
                 }
             });
             if r.is_ok() {
@@ -256,6 +338,63 @@ fn spawn_stream(
             w.remove(&sock);
         }
     });
+}
+
+/// What one audit gave, before it is published.
+struct Outcome {
+    snap: crate::snapshot::Snapshot,
+    report: crate::report::Report,
+    kind: &'static str,
+    /// API calls of an incremental audit.
+    calls: usize,
+}
+
+/// Audit: incrementally when only objects changed and the last snapshot
+/// is there, else (or when reading the changes fails) in full.
+fn audit_once(
+    work: &Pending,
+    last: Option<crate::snapshot::Snapshot>,
+    collect_opts: &CollectOptions,
+    audit_opts: &AuditOptions,
+    log: &mut dyn Write,
+) -> Result<Outcome, String> {
+    if work.full.is_none()
+        && let Some(mut snap) = last
+    {
+        let mut calls = 0;
+        let mut failed = None;
+        for (endpoint, change) in &work.changes {
+            match collect::refresh::refresh(&mut snap, endpoint, change, collect_opts) {
+                Ok(n) => calls += n,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        match failed {
+            None => {
+                let report = crate::audit::run_with(&snap, audit_opts);
+                return Ok(Outcome {
+                    snap,
+                    report,
+                    kind: "incremental",
+                    calls,
+                });
+            }
+            Some(e) => {
+                let _ = writeln!(log, "dockhard watch: {e}: auditing in full");
+            }
+        }
+    }
+    let snap = collect::collect(collect_opts).map_err(|e| e.0)?;
+    let report = crate::audit::run_with(&snap, audit_opts);
+    Ok(Outcome {
+        snap,
+        report,
+        kind: "full",
+        calls: 0,
+    })
 }
 
 /// Run until SIGTERM or SIGINT (exit code 0). `log` gets one line per audit.
@@ -278,12 +417,16 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
     let mut audit_opts = (opts.audit)()?;
     let mut stats = Stats::default();
     let events = Arc::new(AtomicU64::new(0));
+    let inbox = Arc::new(Inbox {
+        pending: Mutex::default(),
+        tx: tx.clone(),
+    });
     let files: Arc<Mutex<BTreeSet<PathBuf>>> = Arc::default();
     let streams: Arc<Mutex<BTreeSet<PathBuf>>> = Arc::default();
     let mut watched_dirs: BTreeSet<PathBuf> = BTreeSet::new();
     let mut watcher = {
         let files = files.clone();
-        let tx = tx.clone();
+        let inbox = inbox.clone();
         notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Ok(ev) = res
                 && !matches!(ev.kind, notify::EventKind::Access(_))
@@ -292,62 +435,77 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                     .map(|f| ev.paths.iter().any(|p| f.contains(p)))
                     .unwrap_or(false)
             {
-                let _ = tx.send(Msg::File);
+                inbox.add(|p| p.full(Trigger::File));
             }
         })
         .map_err(|e| format!("inotify: {e}"))?
     };
-    let mut trigger = Trigger::Start;
+    let mut work = Pending {
+        full: Some(Trigger::Start),
+        ..Pending::default()
+    };
+    let mut last: Option<crate::snapshot::Snapshot> = None;
     let mut pids = collect::dockerd_pids();
+    let mut next_full = Instant::now() + opts.interval;
     let mut collect_opts = opts.collect.clone();
     // The pidfile of the daemon `--pid` names, modelled once per pid (a
     // running daemon's pidfile does not change).
     let mut pidfile: Option<(u32, PathBuf)> = None;
     loop {
-        follow_restart(
-            &mut collect_opts.target,
-            pidfile.as_ref().map(|(_, p)| p.as_path()),
-            log,
-        );
+        let trigger = work.full.unwrap_or(Trigger::Event);
+        if work.full.is_some() {
+            follow_restart(
+                &mut collect_opts.target,
+                pidfile.as_ref().map(|(_, p)| p.as_path()),
+                log,
+            );
+        }
         let t0 = Instant::now();
         let now_unix = collect::now().0 as f64;
-        match collect::collect(&collect_opts) {
-            Ok(snap) => {
-                if let collect::Target::Pid(pid) = collect_opts.target
-                    && pidfile.as_ref().is_none_or(|(p, _)| *p != pid)
-                    && let Some(path) = pidfile_of(&snap, pid)
-                {
-                    pidfile = Some((pid, path));
-                }
-                let report = crate::audit::run_with(&snap, &audit_opts);
+        match audit_once(&work, last.take(), &collect_opts, &audit_opts, log) {
+            Ok(Outcome {
+                snap,
+                report,
+                kind,
+                calls,
+            }) => {
                 let secs = t0.elapsed().as_secs_f64();
                 *stats.audits.entry(trigger).or_insert(0) += 1;
-                stats.observe_duration("full", secs);
-                stats.last_full_audit = Some(now_unix);
-                // Files: watch the directories (a file replaced by rename
-                // is a new inode), filter by path.
-                let fs = watched_files(&snap);
-                for d in fs.iter().filter_map(|p| p.parent()) {
-                    if d.is_dir() && watched_dirs.insert(d.to_path_buf()) {
-                        let _ = watcher.watch(d, notify::RecursiveMode::NonRecursive);
+                stats.observe_duration(kind, secs);
+                if kind == "full" {
+                    stats.last_full_audit = Some(now_unix);
+                    if let collect::Target::Pid(pid) = collect_opts.target
+                        && pidfile.as_ref().is_none_or(|(p, _)| *p != pid)
+                        && let Some(path) = pidfile_of(&snap, pid)
+                    {
+                        pidfile = Some((pid, path));
                     }
-                }
-                if let Ok(mut f) = files.lock() {
-                    *f = fs;
-                }
-                for sock in event_sockets(&snap) {
-                    let new = streams
-                        .lock()
-                        .map(|mut s| s.insert(sock.clone()))
-                        .unwrap_or(false);
-                    if new {
-                        spawn_stream(
-                            sock,
-                            streams.clone(),
-                            stop.clone(),
-                            events.clone(),
-                            tx.clone(),
-                        );
+                    // Files: watch the directories (a file replaced by
+                    // rename is a new inode), filter by path.
+                    let fs = watched_files(&snap);
+                    for d in fs.iter().filter_map(|p| p.parent()) {
+                        if d.is_dir() && watched_dirs.insert(d.to_path_buf()) {
+                            let _ = watcher.watch(d, notify::RecursiveMode::NonRecursive);
+                        }
+                    }
+                    if let Ok(mut f) = files.lock() {
+                        *f = fs;
+                    }
+                    for (sock, endpoint) in event_sockets(&snap) {
+                        let new = streams
+                            .lock()
+                            .map(|mut s| s.insert(sock.clone()))
+                            .unwrap_or(false);
+                        if new {
+                            spawn_stream(
+                                sock,
+                                endpoint,
+                                streams.clone(),
+                                stop.clone(),
+                                events.clone(),
+                                inbox.clone(),
+                            );
+                        }
                     }
                 }
                 let fails = report
@@ -356,10 +514,14 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                     .flat_map(|d| &d.results)
                     .filter(|r| r.status == crate::rules::Status::Fail)
                     .count();
+                let what = if kind == "full" {
+                    format!("audit ({})", trigger.as_str())
+                } else {
+                    format!("incremental audit ({calls} API call(s))")
+                };
                 let _ = writeln!(
                     log,
-                    "dockhard watch: audit ({}) in {:.0} ms: {} daemon(s), {fails} failing result(s)",
-                    trigger.as_str(),
+                    "dockhard watch: {what} in {:.0} ms: {} daemon(s), {fails} failing result(s)",
                     secs * 1000.0,
                     report.daemons.len()
                 );
@@ -379,6 +541,7 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                         health_note: String::new(),
                     };
                 }
+                last = Some(snap);
             }
             Err(e) => {
                 // Nothing stale: the results of an audit that can no longer
@@ -386,7 +549,7 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                 // counters stay; /healthz says why.
                 stats.audit_errors += 1;
                 stats.events = events.load(Ordering::Relaxed);
-                let _ = writeln!(log, "dockhard watch: audit failed: {}", e.0);
+                let _ = writeln!(log, "dockhard watch: audit failed: {e}");
                 let text = metrics::render(None, &stats);
                 if let Some(p) = &opts.textfile
                     && let Err(e) = write_textfile(p, &text)
@@ -397,13 +560,18 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                     p.metrics = text.into();
                     p.report_json = None;
                     p.healthy = false;
-                    p.health_note = format!("the last audit could not run: {}", e.0);
+                    p.health_note = format!("the last audit could not run: {e}");
                 }
             }
         }
-        let next_full = Instant::now() + opts.interval;
+        if work.full.is_some() {
+            // The backstop counts from the last full audit (incremental
+            // ones do not put it off).
+            next_full = Instant::now() + opts.interval;
+            pids = collect::dockerd_pids();
+        }
         let mut next_check = Instant::now() + PROCESS_CHECK;
-        trigger = loop {
+        work = loop {
             let wait = next_full
                 .min(next_check)
                 .saturating_duration_since(Instant::now());
@@ -412,48 +580,63 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => Some(Msg::Stop),
             };
-            match msg {
-                Some(Msg::Stop) => {
-                    stop.store(true, Ordering::Relaxed);
-                    srv.join();
-                    let _ = writeln!(log, "dockhard watch: stopped");
-                    return Ok(0);
-                }
-                Some(Msg::Reload) => {
-                    match (opts.audit)() {
-                        Ok(a) => audit_opts = a,
-                        Err(e) => {
-                            let _ = writeln!(log, "dockhard watch: SIGHUP: policy kept: {e}");
+            let mut handle = |msg: Msg, audit_opts: &mut AuditOptions| -> bool {
+                match msg {
+                    Msg::Stop => return true,
+                    Msg::Reload => {
+                        match (opts.audit)() {
+                            Ok(a) => *audit_opts = a,
+                            Err(e) => {
+                                let _ = writeln!(log, "dockhard watch: SIGHUP: policy kept: {e}");
+                            }
                         }
+                        inbox.add(|p| p.full(Trigger::Signal));
                     }
-                    break Trigger::Signal;
+                    Msg::Wake => {}
                 }
-                Some(Msg::Event) => break Trigger::Event,
-                Some(Msg::File) => break Trigger::File,
+                false
+            };
+            match msg {
+                Some(m) => {
+                    if handle(m, &mut audit_opts) {
+                        return Ok(stopped(&stop, srv, log));
+                    }
+                }
                 None => {
                     if Instant::now() >= next_full {
-                        break Trigger::Interval;
-                    }
-                    next_check = Instant::now() + PROCESS_CHECK;
-                    if collect::dockerd_pids() != pids {
-                        break Trigger::Process;
+                        inbox.add(|p| p.full(Trigger::Interval));
+                    } else {
+                        next_check = Instant::now() + PROCESS_CHECK;
+                        if collect::dockerd_pids() != pids {
+                            inbox.add(|p| p.full(Trigger::Process));
+                        }
                     }
                 }
             }
-        };
-        // Take what else arrives meanwhile with the same audit (a stop
-        // still stops).
-        std::thread::sleep(DEBOUNCE);
-        while let Ok(m) = rx.try_recv() {
-            if matches!(m, Msg::Stop) {
-                stop.store(true, Ordering::Relaxed);
-                srv.join();
-                let _ = writeln!(log, "dockhard watch: stopped");
-                return Ok(0);
+            if inbox.is_empty() {
+                continue;
             }
-        }
-        pids = collect::dockerd_pids();
+            // Take what else arrives meanwhile with the same audit (a stop
+            // still stops).
+            std::thread::sleep(DEBOUNCE);
+            while let Ok(m) = rx.try_recv() {
+                if handle(m, &mut audit_opts) {
+                    return Ok(stopped(&stop, srv, log));
+                }
+            }
+            let w = inbox.take();
+            if !w.is_empty() {
+                break w;
+            }
+        };
     }
+}
+
+fn stopped(stop: &AtomicBool, srv: server::Server, log: &mut dyn Write) -> i32 {
+    stop.store(true, Ordering::Relaxed);
+    srv.join();
+    let _ = writeln!(log, "dockhard watch: stopped");
+    0
 }
 
 #[cfg(test)]

@@ -294,6 +294,26 @@ fn live_watch_follows_the_engine() {
     w.until("docker.sock mount", |m| {
         has(m, "containers.docker-sock", "dh-sock", "fail")
     });
+    // Started: its processes (read from the container's shim in /proc).
+    d.docker_ok(&["run", "-d", "--name", "dh-run", &image, "sleep", "600"]);
+    w.until("container started", |m| {
+        has(m, "containers.privileged", "dh-run", "pass")
+    });
+    // Those were incremental audits: one inspect each, never a full
+    // collection; and what they give is what a full audit gives.
+    let log = w.log();
+    assert!(
+        log.contains("incremental audit (1 API call(s))"),
+        "no incremental audit:\n{log}"
+    );
+    let m = w.metrics();
+    assert!(
+        m.lines().any(|l| l
+            .starts_with("dockhard_audit_duration_seconds_count{kind=\"incremental\"}")
+            && !l.ends_with(" 0")),
+        "{m}"
+    );
+    same_as_a_full_audit(&w, &d);
     // Removed: no series of it remains.
     d.docker_ok(&["rm", "dh-priv"]);
     w.until("privileged container removed", |m| {
@@ -382,6 +402,51 @@ fn live_watch_follows_the_engine() {
     };
     println!("[watch] SIGTERM: exited after {:?}", t0.elapsed());
     assert_eq!(status.code(), Some(0), "{}", w.log());
+}
+
+/// The results /report.json serves (after incremental audits) are those of
+/// `dockhard check` run now (a full collection), rule by rule and subject
+/// by subject.
+fn same_as_a_full_audit(w: &Watch, d: &Daemon) {
+    let results = |report: &serde_json::Value| -> Vec<String> {
+        let mut out: Vec<String> = report["daemons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|d| d["results"].as_array().cloned().unwrap_or_default())
+            .map(|r| {
+                format!(
+                    "{} {} {} {}",
+                    r["rule"], r["subject"], r["status"], r["message"]
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let (code, json) = get(w.port, "/report.json").unwrap();
+    assert_eq!(code, 200);
+    let watched: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dockhard"))
+        .args(["check", "--no-policy", "--pid", &d.pid().to_string()])
+        .args(["--profile", "cis", "--format", "json"])
+        .output()
+        .unwrap();
+    let full: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("check: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let (a, b) = (results(&watched), results(&full));
+    let diff: Vec<_> = a
+        .iter()
+        .filter(|r| !b.contains(r))
+        .map(|r| format!("watch only: {r}"))
+        .chain(
+            b.iter()
+                .filter(|r| !a.contains(r))
+                .map(|r| format!("check only: {r}")),
+        )
+        .collect();
+    assert!(diff.is_empty(), "{}", diff.join("\n"));
+    assert!(a.len() > 20, "{a:?}");
 }
 
 #[test]
