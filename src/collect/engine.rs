@@ -39,21 +39,55 @@ pub const BLOCK: usize = 64 * 1024;
 pub fn evidence(snap: &Snapshot, fs: &Fs) -> EngineEvidence {
     let mut ev = EngineEvidence::default();
     packages(fs, &mut ev);
-    let mut seen: BTreeMap<(u64, u64), ExecutableVersion> = BTreeMap::new();
     for path in executable_paths(snap, fs) {
         let v = match fs.open_regular(&path, u64::MAX) {
-            Ok(f) => match f.metadata() {
-                Ok(md) => seen
-                    .entry((md.dev(), md.ino()))
-                    .or_insert_with(|| scan_file(f))
-                    .clone(),
-                Err(e) => failed(&e),
-            },
+            Ok(f) => scan_cached(f),
             Err(e) => failed(&e),
         };
         ev.executables.insert(path, v);
     }
     ev
+}
+
+/// An executable's identity and state: the same inode unchanged since
+/// (size, modification and change times) holds the same version.
+type ExeKey = (u64, u64, u64, i64, i64, i64, i64);
+
+/// The versions read in this process (`check` reads the running dockerd's
+/// executable and the one on disk, usually the same inode; `watch` reads
+/// them at every full audit): each inode is scanned once while unchanged.
+static SCANNED: std::sync::Mutex<BTreeMap<ExeKey, ExecutableVersion>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// Most executables remembered.
+const MAX_SCANNED: usize = 64;
+
+fn scan_cached(f: File) -> ExecutableVersion {
+    let Ok(md) = f.metadata() else {
+        return scan_file(f);
+    };
+    let key = (
+        md.dev(),
+        md.ino(),
+        md.size(),
+        md.mtime(),
+        md.mtime_nsec(),
+        md.ctime(),
+        md.ctime_nsec(),
+    );
+    if let Some(v) = SCANNED.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return v;
+    }
+    let v = scan_file(f);
+    if v.version.is_some()
+        && let Ok(mut m) = SCANNED.lock()
+    {
+        if m.len() >= MAX_SCANNED {
+            m.clear();
+        }
+        m.insert(key, v.clone());
+    }
+    v
 }
 
 /// The version embedded in the executable at host path `path` of `fs`.
@@ -80,7 +114,7 @@ pub fn process_version(pid: u32) -> ExecutableVersion {
             Err(io::Error::other("not a regular file"))
         }
     }) {
-        Ok(f) => scan_file(f),
+        Ok(f) => scan_cached(f),
         Err(e) => ExecutableVersion {
             version: None,
             error: Some(format!("{path}: {}", io_error_text(&e))),

@@ -71,22 +71,34 @@ impl Scanner {
 
     /// The current run ends at a NUL.
     fn end_run(&mut self) {
+        // The run's buffer is kept for the next one (no allocation per run:
+        // .rodata has hundreds of thousands).
         let run = std::mem::take(&mut self.run);
+        self.judge(&run);
+        self.run = run;
+        self.run.clear();
+    }
+
+    fn judge(&mut self, run: &[u8]) {
         let after_nul = std::mem::replace(&mut self.run_after_nul, true);
         if run.is_empty() {
             return;
         }
         let fits = after_nul && run.len() <= MAX_TOKEN;
-        if fits && is_go_version(&run) {
+        if fits && is_go_version(run) {
             self.prev_go = true;
             return;
         }
-        if fits && is_engine_version(&run) {
+        if fits && is_engine_version(run) {
             let after_go = self.prev_go;
-            if let Some(c) = self.candidates.iter_mut().find(|(c, _)| *c == run) {
+            if let Some(c) = self
+                .candidates
+                .iter_mut()
+                .find(|(c, _)| c.as_slice() == run)
+            {
                 c.1 |= after_go;
             } else if self.candidates.len() < MAX_CANDIDATES {
-                self.candidates.push((run, after_go));
+                self.candidates.push((run.to_vec(), after_go));
             } else {
                 self.more_candidates = true;
             }
