@@ -127,7 +127,11 @@ impl Pending {
             events::Effect::Daemon => self.full(Trigger::Event),
             events::Effect::None => {}
         }
-        if self.changes.values().map(|c| c.containers.len()).sum::<usize>()
+        if self
+            .changes
+            .values()
+            .map(|c| c.containers.len())
+            .sum::<usize>()
             > MAX_PENDING_CONTAINERS
         {
             self.full(Trigger::Event);
@@ -656,6 +660,60 @@ mod tests {
         for bad in ["", "5x", "m", "-1s", "100ms", "1.5m"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn pending_work_merges_and_stays_bounded() {
+        use events::Effect;
+        let ep = "unix:///run/docker.sock";
+        let mut p = Pending::default();
+        assert!(p.is_empty());
+        p.event(ep, Effect::None);
+        assert!(p.is_empty(), "{p:?}");
+        for _ in 0..3 {
+            p.event(ep, Effect::Container("a".into()));
+        }
+        p.event(ep, Effect::Container("b".into()));
+        p.event(ep, Effect::Images);
+        p.event("unix:///other.sock", Effect::Container("c".into()));
+        assert_eq!(p.full, None);
+        assert_eq!(p.changes[ep].containers.len(), 2);
+        assert!(p.changes[ep].images);
+        assert_eq!(p.changes.len(), 2);
+        // A daemon event: one full audit, nothing incremental left.
+        p.event(ep, Effect::Daemon);
+        assert_eq!(p.full, Some(Trigger::Event));
+        assert!(p.changes.is_empty());
+        p.event(ep, Effect::Container("d".into()));
+        assert!(p.changes.is_empty());
+        // The first trigger that asked for a full audit is the one counted.
+        p.full(Trigger::File);
+        assert_eq!(p.full, Some(Trigger::Event));
+        // A flood of distinct containers: a full audit, not a long list.
+        let mut p = Pending::default();
+        for i in 0..100_000 {
+            p.event(ep, Effect::Container(format!("{i:064x}")));
+        }
+        assert_eq!(p.full, Some(Trigger::Event));
+        assert!(p.changes.is_empty());
+    }
+
+    #[test]
+    fn the_inbox_wakes_once_per_batch() {
+        let (tx, rx) = channel();
+        let inbox = Inbox {
+            pending: Mutex::default(),
+            tx,
+        };
+        for i in 0..1000 {
+            inbox.add(|p| p.event("e", events::Effect::Container(i.to_string())));
+        }
+        assert_eq!(rx.try_iter().count(), 1);
+        let work = inbox.take();
+        assert_eq!(work.full, Some(Trigger::Event));
+        assert!(inbox.is_empty());
+        inbox.add(|p| p.full(Trigger::File));
+        assert_eq!(rx.try_iter().count(), 1);
     }
 
     #[test]
