@@ -395,6 +395,11 @@ enum Events {
     EndlessLine,
     /// Nothing at all: not even a head.
     Silent,
+    /// A head that never ends, one byte every 200 ms.
+    TrickleHead,
+    /// A proper head, a line of 200,000 `[` (deeper than any parser's
+    /// limit), an event of no effect, then nothing.
+    DeepLine,
     /// A proper head, then nothing.
     HeadThenHang,
     /// Closed at once.
@@ -631,6 +636,30 @@ fn events_conn(mut s: UnixStream, st: &ApiState, stop: &AtomicBool) {
             }
         }
         Events::Silent => hold(),
+        Events::TrickleHead => {
+            for &b in b"HTTP/1.1 200 OK\r\nX-Slow: "
+                .iter()
+                .chain(std::iter::repeat(&b'a'))
+            {
+                if !send(&mut s, &[b]) {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(200));
+            }
+        }
+        Events::DeepLine => {
+            let mut line = vec![b'['; 200_000];
+            line.push(b'\n');
+            let ok = send(&mut s, CHUNKED_HEAD)
+                && send(&mut s, &chunk(&line))
+                && send(
+                    &mut s,
+                    &chunk(b"{\"Type\":\"container\",\"Action\":\"exec_start: sh\"}\n"),
+                );
+            if ok {
+                hold();
+            }
+        }
         Events::HeadThenHang => {
             if send(&mut s, CHUNKED_HEAD) {
                 hold();
@@ -763,7 +792,9 @@ fn watch_event_flood_is_coalesced() {
 /// Garbage instead of a head, garbage in the body, a bad chunk size, an
 /// endless line: each stream is given up (the line at its 1 MiB bound, not
 /// read to its end), watch reconnects with growing waits and audits after
-/// each reconnection; a stream that then only hangs costs no CPU.
+/// each reconnection. A line nested 200,000 deep is counted (an event of
+/// no effect) and the stream goes on; one that then only hangs costs no
+/// CPU.
 #[test]
 fn watch_event_streams_of_garbage() {
     use Events::*;
@@ -772,7 +803,7 @@ fn watch_event_streams_of_garbage() {
         GarbageBody,
         BadChunkSize,
         EndlessLine,
-        HeadThenHang,
+        DeepLine,
     ]);
     let w = f.watch();
     let before = w.stat();
@@ -802,6 +833,26 @@ fn watch_event_streams_of_garbage() {
         value(m, EVENT_AUDITS).unwrap_or(0.0) >= 1.0
     });
     w.assert_idle("a stream that only hangs");
+    // The deep line and the event after it were counted (SIGHUP: an audit
+    // that publishes the count), and that stream was not given up.
+    let signals = w.counter("dockhard_audits_total{trigger=\"signal\"}");
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(w.pid as i32, libc::SIGHUP);
+    }
+    let m = w.until("the audit after SIGHUP", |m| {
+        value(m, "dockhard_audits_total{trigger=\"signal\"}").unwrap_or(0.0) > signals
+    });
+    let events = value(&w.metrics(), "dockhard_events_total").unwrap_or(0.0);
+    assert!(
+        events >= 2.0,
+        "events counted: {events} ({m:?} after SIGHUP)"
+    );
+    assert_eq!(
+        f.api.state.streams().len(),
+        5,
+        "the deep line broke the stream"
+    );
     w.assert_rss("garbage", before);
     w.finish("garbage", true);
 }
@@ -829,6 +880,22 @@ fn watch_event_streams_that_hang_or_close() {
         value(m, EVENT_AUDITS).unwrap_or(0.0) >= 1.0
     });
     w.finish("hang/close", true);
+}
+
+/// A response head that trickles without end (a byte every 200 ms, so no
+/// read ever times out) is given up like a silent one, after 10 s.
+#[test]
+fn watch_event_stream_head_that_trickles() {
+    let f = Fake::start(&[Events::TrickleHead, Events::HeadThenHang]);
+    let w = f.watch();
+    let s = f.until_streams(&w, 2);
+    let gap = s[1].0 - s[0].0;
+    note(&format!("trickling head: given up after {gap:?}"));
+    assert!(
+        gap >= Duration::from_secs(9) && gap < Duration::from_secs(20),
+        "a trickling head given up after {gap:?} (10 s, then 250 ms)"
+    );
+    w.finish("trickling head", true);
 }
 
 /// The daemon's API goes away (socket gone): watch keeps serving, retries
