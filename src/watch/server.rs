@@ -3,7 +3,7 @@
 //! results: nothing it sends makes dockhard audit. Bounded: one thread
 //! serves every connection with poll(2), none of them can hold it; at most
 //! [`MAX_PENDING`] connections are open at once (a new one closes the one
-//! that has waited longest for its request head); a request head of at most
+//! that has waited longest for its request head, see [`victim`]); a request head of at most
 //! [`MAX_REQUEST_HEAD`] bytes, whole within [`REQUEST_TIMEOUT`] of the
 //! connection (however slowly it trickles); a body is never read; an
 //! answer written within [`WRITE_TIMEOUT`].
@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 pub const MAX_REQUEST_HEAD: usize = 8 << 10;
 /// Time a client has to send its request head, from its connection.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
-/// Connections open at once; a new one beyond that closes the one waiting
-/// longest for its head (or itself, when all are being answered).
+/// Connections open at once; a new one beyond that closes another (see
+/// [`victim`]: first the one waiting longest for its head).
 pub const MAX_PENDING: usize = 64;
 /// Time an answer may take to be written (a client that does not read).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -210,6 +210,26 @@ fn step(c: &mut Conn, published: &Mutex<Published>, now: Instant) -> bool {
     }
 }
 
+/// The connection closed to make room for a new one: the oldest of those
+/// still sending their head, else of those answered (lingering), else of
+/// those being answered (clients that do not read). A new connection is
+/// never refused: to keep scrapers out, a client must open connections
+/// faster than a scraper sends its request.
+fn victim(conns: &[Conn]) -> Option<usize> {
+    conns
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, c)| {
+            let rank = match c.phase {
+                Phase::Head(_) => 0,
+                Phase::Linger(_) => 1,
+                Phase::Answer { .. } => 2,
+            };
+            (rank, c.accepted)
+        })
+        .map(|(i, _)| i)
+}
+
 /// Keep the connection: the error only says "not now".
 fn would_block(e: &std::io::Error) -> bool {
     matches!(
@@ -303,21 +323,10 @@ fn serve(listener: &TcpListener, published: &Mutex<Published>, stop: &AtomicBool
                         if s.set_nonblocking(true).is_err() {
                             continue;
                         }
-                        if conns.len() >= MAX_PENDING {
-                            // Too many open: the one waiting longest for its
-                            // head goes (if all are being answered, this one).
-                            let oldest = conns
-                                .iter()
-                                .enumerate()
-                                .filter(|(_, c)| matches!(c.phase, Phase::Head(_)))
-                                .min_by_key(|(_, c)| c.accepted)
-                                .map(|(i, _)| i);
-                            match oldest {
-                                Some(i) => {
-                                    conns.swap_remove(i);
-                                }
-                                None => continue,
-                            }
+                        if conns.len() >= MAX_PENDING
+                            && let Some(i) = victim(&conns)
+                        {
+                            conns.swap_remove(i);
                         }
                         let mut c = Conn {
                             s,
@@ -343,6 +352,42 @@ fn serve(listener: &TcpListener, published: &Mutex<Published>, stop: &AtomicBool
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_victim_is_the_oldest_head_then_linger_then_answer() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let t0 = Instant::now();
+        let mut clients = Vec::new();
+        let mut conn = |phase: Phase, age_ms: u64| {
+            clients.push(TcpStream::connect(addr).unwrap());
+            Conn {
+                s: l.accept().unwrap().0,
+                accepted: t0 - Duration::from_millis(age_ms),
+                deadline: t0,
+                phase,
+            }
+        };
+        let answer = || Phase::Answer {
+            head: Vec::new(),
+            body: Arc::from(""),
+            head_only: false,
+            written: 0,
+        };
+        let mut conns = vec![
+            conn(answer(), 900),
+            conn(Phase::Linger(0), 800),
+            conn(Phase::Head(Vec::new()), 100),
+            conn(Phase::Head(Vec::new()), 300),
+            conn(Phase::Linger(0), 50),
+        ];
+        let mut order = Vec::new();
+        while let Some(i) = victim(&conns) {
+            order.push(conns.swap_remove(i).accepted);
+        }
+        let ms = |d: u64| t0 - Duration::from_millis(d);
+        assert_eq!(order, vec![ms(300), ms(100), ms(800), ms(50), ms(900)]);
+    }
 
     #[test]
     fn routes() {
