@@ -6,12 +6,16 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Largest event line accepted (the engine's are a few KiB).
 pub const MAX_EVENT_BYTES: usize = 1 << 20;
 /// Largest response head.
 const MAX_HEAD_BYTES: usize = 16 << 10;
+/// Time the daemon has to send the whole response head, from the
+/// connection (however slowly it trickles: a byte now and then must not
+/// hold the stream without end).
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What an event changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,8 +217,15 @@ pub fn stream(
     let mut head = Vec::new();
     let mut buf = [0u8; 16 << 10];
     let mut decoder: Option<Decoder> = None;
-    let mut idle = 0u32;
+    let head_deadline = Instant::now() + HEAD_TIMEOUT;
     while !stop.load(Ordering::Relaxed) {
+        // No whole head within 10 s: the daemon hangs (or trickles).
+        if decoder.is_none() && Instant::now() >= head_deadline {
+            return Err(format!(
+                "no answer to GET /events within {} s",
+                HEAD_TIMEOUT.as_secs()
+            ));
+        }
         let n = match s.read(&mut buf) {
             Ok(0) => return Err("the event stream ended".into()),
             Ok(n) => n,
@@ -224,16 +235,10 @@ pub fn stream(
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                idle += 1;
-                // No head within 10 s: the daemon hangs.
-                if decoder.is_none() && idle > 20 {
-                    return Err("no answer to GET /events within 10 s".into());
-                }
                 continue;
             }
             Err(e) => return Err(format!("reading the event stream: {e}")),
         };
-        idle = 0;
         let mut data = &buf[..n];
         if decoder.is_none() {
             head.extend_from_slice(data);

@@ -17,3 +17,4 @@ mod rootless;
 mod seed;
 mod tls;
 mod watch;
+mod watch_hostile;

@@ -374,7 +374,7 @@ fn non_utf8_daemon_json_unit_and_environment_file() {
 
 /// Opens `fifo` for writing whenever a reader does, and writes zeros to it
 /// without end; counts the readers it met (dockhard must never be one).
-fn fifo_writer(fifo: &Path) -> Background {
+pub(super) fn fifo_writer(fifo: &Path) -> Background {
     use std::os::unix::fs::OpenOptionsExt;
     let p = fifo.to_path_buf();
     Background::spawn(move |s, r| {

@@ -26,6 +26,11 @@
 //! file, flag or endpoint at fault. Secret content reached through a
 //! symbolic link never appears in any report format nor in a snapshot.
 //!
+//! `dockhard watch`, the exporter (issue 12), is hostile-tested in
+//! [`watch`]: event streams that flood, send garbage, hang or vanish, a
+//! daemon.json replaced by a FIFO or a symlink loop, clients holding 1,000
+//! connections, trickling or sending 1 GiB; its bounds are its own.
+//!
 //! The fake daemons are [`support::FakeDockerd`]: processes whose executable
 //! is named `dockerd`, with a realistic command line (`-H unix://...`,
 //! `--config-file ...`) and holding the listening sockets that the hostile
@@ -276,3 +281,4 @@ impl Drop for Background {
 mod files;
 mod procs;
 mod servers;
+mod watch;
