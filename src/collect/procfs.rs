@@ -345,7 +345,11 @@ impl Proc {
         let in_container = |p: u32| {
             self.read_text(&self.path(p, "cgroup"))
                 .ok()
-                .is_some_and(|cg| cg.lines().filter_map(container_id_in_cgroup).any(|c| c == id))
+                .is_some_and(|cg| {
+                    cg.lines()
+                        .filter_map(container_id_in_cgroup)
+                        .any(|c| c == id)
+                })
         };
         if !in_container(pid) {
             return None;
@@ -362,7 +366,10 @@ impl Proc {
             let tasks = std::fs::read_dir(self.base.join(p.to_string()).join("task")).ok();
             for t in tasks.into_iter().flatten().flatten() {
                 if let Ok(kids) = self.read_text(&t.path().join("children")) {
-                    todo.extend(kids.split_whitespace().filter_map(|k| k.parse::<u32>().ok()));
+                    todo.extend(
+                        kids.split_whitespace()
+                            .filter_map(|k| k.parse::<u32>().ok()),
+                    );
                 } else if p == pid || p == parent {
                     return None;
                 }
@@ -371,7 +378,11 @@ impl Proc {
                 && let Some(comm) = self.comm(p)
             {
                 let argv0 = self.argv(p).ok().and_then(|a| a.into_iter().next());
-                out.push(crate::snapshot::ContainerProcess { pid: p, comm, argv0 });
+                out.push(crate::snapshot::ContainerProcess {
+                    pid: p,
+                    comm,
+                    argv0,
+                });
             }
         }
         out.sort_by_key(|c| c.pid);
@@ -381,7 +392,11 @@ impl Proc {
     /// Every listening TCP socket of this network namespace, with its owner.
     pub fn host_listeners(&self) -> (Vec<HostListener>, Vec<String>) {
         let (tcp, errors) = self.tcp_table(None);
-        let listening: BTreeSet<u64> = tcp.iter().filter(|e| e.is_listen()).map(|e| e.inode).collect();
+        let listening: BTreeSet<u64> = tcp
+            .iter()
+            .filter(|e| e.is_listen())
+            .map(|e| e.inode)
+            .collect();
         let owners = self.owners_of(&listening);
         let mut out: Vec<HostListener> = tcp
             .iter()

@@ -48,7 +48,9 @@ pub fn refresh(
         .iter_mut()
         .find(|d| d.api.endpoint.as_deref() == Some(endpoint) && d.api.error.is_none())
     else {
-        return Err(format!("{endpoint}: no daemon of the last audit answers there"));
+        return Err(format!(
+            "{endpoint}: no daemon of the last audit answers there"
+        ));
     };
     if !d.api.objects.contains_key(CONTAINERS_LIST) {
         // Objects were not collected (a daemon-only profile): nothing of
