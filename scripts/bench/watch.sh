@@ -99,7 +99,8 @@ for id in "${ids[@]}"; do
   k=$((k + 1))
   t0=${EPOCHREALTIME/[.,]/}
   api -X POST "http://d/containers/$id/rename?name=bench-renamed-$k" >/dev/null
-  while ! curl -sf "http://127.0.0.1:$port/metrics" | grep -q "subject=\"bench-renamed-$k\""; do
+  # (No `curl | grep -q`: with pipefail, grep's early exit fails curl.)
+  until [[ $(curl -sf "http://127.0.0.1:$port/metrics") == *"subject=\"bench-renamed-$k\""* ]]; do
     sleep 0.002
   done
   t1=${EPOCHREALTIME/[.,]/}

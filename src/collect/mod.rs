@@ -204,7 +204,14 @@ fn collect_live(opts: &CollectOptions, only: Option<u32>) -> Result<Snapshot, Co
     // beside the daemons' API calls: each waits on something else.
     let scan_containers = opts.objects && !pids.is_empty();
     let boot = proc.boot_time();
-    let ((host, host_errors), container_procs, daemons) = std::thread::scope(|s| {
+    let ((host, host_errors), container_procs, daemons, mut versions) = std::thread::scope(|s| {
+        // The version in each daemon's executable (a scan of its read-only
+        // data, CPU work) while the API answers.
+        let versions = s.spawn(|| {
+            pids.iter()
+                .map(|&p| (p, engine::process_version(p)))
+                .collect::<BTreeMap<_, _>>()
+        });
         let scan = s.spawn(|| {
             let host = host_evidence(&proc);
             let procs = if scan_containers {
@@ -232,7 +239,8 @@ fn collect_live(opts: &CollectOptions, only: Option<u32>) -> Result<Snapshot, Co
                 BTreeMap::new(),
             )
         });
-        (host, procs, daemons)
+        let versions = versions.join().unwrap_or_default();
+        (host, procs, daemons, versions)
     });
     snap.host = host;
     snap.notes.extend(host_errors);
@@ -273,7 +281,11 @@ fn collect_live(opts: &CollectOptions, only: Option<u32>) -> Result<Snapshot, Co
     }
     read_wanted(&mut snap, &fs);
     for d in &mut snap.daemons {
-        d.exe_version = Some(engine::process_version(d.pid));
+        d.exe_version = Some(
+            versions
+                .remove(&d.pid)
+                .unwrap_or_else(|| engine::process_version(d.pid)),
+        );
     }
     snap.engine = engine::evidence(&snap, &fs);
     Ok(snap)

@@ -201,10 +201,12 @@ pub fn parse_head(head: &[u8]) -> Result<bool, String> {
 }
 
 /// Stream the events of the daemon at unix socket `sock` until `stop` is
-/// set or the stream breaks (the error says why); `on_event` gets each.
+/// set or the stream breaks (the error says why); `on_open` is called once
+/// the daemon answered with the stream's head, `on_event` on each event.
 pub fn stream(
     sock: &Path,
     stop: &AtomicBool,
+    on_open: &mut dyn FnMut(),
     on_event: &mut dyn FnMut(&serde_json::Value),
 ) -> Result<(), String> {
     let mut s = UnixStream::connect(sock).map_err(|e| format!("{}: {e}", sock.display()))?;
@@ -249,6 +251,7 @@ pub fn stream(
                 continue;
             };
             let chunked = parse_head(&head[..end + 4])?;
+            on_open();
             let rest = head.split_off(end + 4);
             let mut d = Decoder::new(chunked);
             for l in d.feed(&rest)? {

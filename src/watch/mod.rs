@@ -295,8 +295,9 @@ fn write_textfile(path: &Path, text: &str) -> Result<(), String> {
 }
 
 /// One thread per event stream: reconnects with backoff while its socket is
-/// one of `wanted`; each event that matters goes to the inbox, and each
-/// reconnection asks for a full audit (what happened meanwhile is unknown).
+/// one of `wanted`; each event that matters goes to the inbox, and a stream
+/// open again after a break asks for a full audit (what happened meanwhile
+/// is unknown).
 fn spawn_stream(
     sock: PathBuf,
     endpoint: String,
@@ -314,12 +315,17 @@ fn spawn_stream(
             {
                 break;
             }
-            if !first {
-                inbox.add(|p| p.full(Trigger::Event));
-            }
+            let reconnection = !first;
             first = false;
             let started = Instant::now();
-            let r = events::stream(&sock, &stop, &mut |e| {
+            // Only a stream that opened again asks for the full audit (not
+            // every attempt while the daemon is gone).
+            let mut on_open = || {
+                if reconnection {
+                    inbox.add(|p| p.full(Trigger::Event));
+                }
+            };
+            let r = events::stream(&sock, &stop, &mut on_open, &mut |e| {
                 events.fetch_add(1, Ordering::Relaxed);
                 let effect = events::effect(e);
                 if effect != events::Effect::None {
