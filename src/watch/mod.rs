@@ -271,6 +271,17 @@ fn follow_restart(target: &mut collect::Target, pidfile: Option<&Path>, log: &mu
 
 fn write_textfile(path: &Path, text: &str) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt;
+    // Renamed over a regular file (or a link) only: never over a device
+    // such as /dev/null.
+    if let Ok(md) = std::fs::symlink_metadata(path)
+        && !md.file_type().is_file()
+        && !md.file_type().is_symlink()
+    {
+        return Err(format!(
+            "--textfile {}: not a regular file: not replaced",
+            path.display()
+        ));
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -720,6 +731,28 @@ mod tests {
         assert!(inbox.is_empty());
         inbox.add(|p| p.full(Trigger::File));
         assert_eq!(rx.try_iter().count(), 1);
+    }
+
+    #[test]
+    fn the_textfile_never_replaces_a_device_or_fifo() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo(3) on a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = write_textfile(&fifo, "x 1\n").unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+        let file = dir.path().join("dh.prom");
+        write_textfile(&file, "x 1\n").unwrap();
+        write_textfile(&file, "x 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "x 2\n");
     }
 
     #[test]

@@ -412,6 +412,45 @@ fn certificate_expiry_is_judged_at_collection_time() {
 
 /// An output path that is a symbolic link (planted in a shared directory)
 /// is replaced, never written through; a snapshot is 0600, a report 0644.
+/// `-o FIFO` (and so `-o /dev/null`, a character device, which a test must
+/// not risk) is written to, never replaced by a regular file; a directory
+/// is refused. (Before: the temporary file was renamed over it: `collect
+/// -o /dev/null` replaced the host's /dev/null with the snapshot.)
+#[test]
+fn outputs_to_a_fifo_are_written_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo(3) on a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    dockhard()
+        .args(["collect", "--root", &fixture("debian"), "-o"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(0);
+    let text = reader.join().unwrap();
+    assert!(text.contains("\"schema\""), "{text}");
+    let md = std::fs::symlink_metadata(&fifo).unwrap();
+    assert!(md.file_type().is_fifo(), "the FIFO was replaced");
+    let err = stderr_of(
+        &[
+            "collect",
+            "--root",
+            &fixture("debian"),
+            "-o",
+            &dir.path().display().to_string(),
+        ],
+        2,
+    );
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
 #[test]
 fn outputs_never_write_through_a_planted_link() {
     use std::os::unix::fs::PermissionsExt;
