@@ -406,7 +406,9 @@ fn live_watch_follows_the_engine() {
 
 /// The results /report.json serves (after incremental audits) are those of
 /// `dockhard check` run now (a full collection), rule by rule and subject
-/// by subject.
+/// by subject; but for the host rules (`host.*`: what else listens on the
+/// host changes with the other tests running beside this one, and an
+/// incremental audit does not read it again).
 fn same_as_a_full_audit(w: &Watch, d: &Daemon) {
     let results = |report: &serde_json::Value| -> Vec<String> {
         let mut out: Vec<String> = report["daemons"]
@@ -414,6 +416,7 @@ fn same_as_a_full_audit(w: &Watch, d: &Daemon) {
             .into_iter()
             .flatten()
             .flat_map(|d| d["results"].as_array().cloned().unwrap_or_default())
+            .filter(|r| !r["rule"].as_str().unwrap_or("").starts_with("host."))
             .map(|r| {
                 format!(
                     "{} {} {} {}",
