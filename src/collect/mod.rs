@@ -82,7 +82,6 @@ pub const HOST_ENV: &[&str] = &[
     "XDG_RUNTIME_DIR",
 ];
 
-/// Gather the evidence.
 /// The running dockerd processes (pids, sorted): what `watch` compares to
 /// notice a daemon that appeared, vanished or restarted.
 pub fn dockerd_pids() -> Vec<u32> {
@@ -92,6 +91,57 @@ pub fn dockerd_pids() -> Vec<u32> {
         .unwrap_or_default();
     v.sort_unstable();
     v
+}
+
+/// [`dockerd_pids`] for a caller that asks every few seconds (`watch`):
+/// a process is identified by its executable link while it is young (a
+/// wrapper such as `sh -c 'exec dockerd …'` or dockerd-rootless.sh becomes
+/// dockerd by exec, within moments), then its verdict is kept, so that a
+/// check costs one listing of /proc and the links of the processes started
+/// lately, not a link per process (hundreds on a host with many
+/// containers). The clock is the caller's: `now` (monotonic).
+#[derive(Debug, Default)]
+pub struct DockerdPids {
+    /// pid -> (is dockerd, when first seen).
+    known: BTreeMap<u32, (bool, std::time::Instant)>,
+}
+
+/// How long a process is identified again at every scan.
+const YOUNG: Duration = Duration::from_secs(30);
+
+impl DockerdPids {
+    pub fn scan(&mut self, now: std::time::Instant) -> Vec<u32> {
+        let proc = Proc::default();
+        let Ok(pids) = proc.pids() else {
+            return dockerd_pids();
+        };
+        let me = std::process::id();
+        let live: std::collections::BTreeSet<u32> = pids.iter().copied().collect();
+        self.known.retain(|p, _| live.contains(p));
+        for pid in pids.into_iter().filter(|p| *p != me) {
+            let is = |proc: &Proc| {
+                matches!(
+                    proc.identify(pid),
+                    Identity::Dockerd | Identity::DockerdByComm(_)
+                )
+            };
+            match self.known.get_mut(&pid) {
+                Some((d, seen)) => {
+                    if !*d && now.saturating_duration_since(*seen) < YOUNG {
+                        *d = is(&proc);
+                    }
+                }
+                None => {
+                    self.known.insert(pid, (is(&proc), now));
+                }
+            }
+        }
+        self.known
+            .iter()
+            .filter(|(_, (d, _))| *d)
+            .map(|(p, _)| *p)
+            .collect()
+    }
 }
 
 /// The process id a dockerd pidfile names: a regular file of at most 64

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 /// directory names and exe links: cheap, and no busy polling).
 const PROCESS_CHECK: Duration = Duration::from_secs(2);
 /// Changes within this time of the first are taken by one audit.
-const DEBOUNCE: Duration = Duration::from_millis(30);
+const DEBOUNCE: Duration = Duration::from_millis(10);
 /// Longest wait between attempts to reconnect to an event stream.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -466,7 +466,8 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
         ..Pending::default()
     };
     let mut last: Option<crate::snapshot::Snapshot> = None;
-    let mut pids = collect::dockerd_pids();
+    let mut dockerds = collect::DockerdPids::default();
+    let mut pids = dockerds.scan(Instant::now());
     let mut next_full = Instant::now() + opts.interval;
     let mut collect_opts = opts.collect.clone();
     // The pidfile of the daemon `--pid` names, modelled once per pid (a
@@ -589,7 +590,7 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
             // The backstop counts from the last full audit (incremental
             // ones do not put it off).
             next_full = Instant::now() + opts.interval;
-            pids = collect::dockerd_pids();
+            pids = dockerds.scan(Instant::now());
         }
         let mut next_check = Instant::now() + PROCESS_CHECK;
         work = loop {
@@ -628,7 +629,7 @@ pub fn run(opts: WatchOptions, log: &mut dyn Write) -> Result<i32, String> {
                         inbox.add(|p| p.full(Trigger::Interval));
                     } else {
                         next_check = Instant::now() + PROCESS_CHECK;
-                        if collect::dockerd_pids() != pids {
+                        if dockerds.scan(Instant::now()) != pids {
                             inbox.add(|p| p.full(Trigger::Process));
                         }
                     }
