@@ -7,9 +7,10 @@
 //! sticky bit). Owners are compared as numbers: root is uid 0 and gid 0.
 //! Every rule here builds a list of [`Target`]s and calls [`judge`].
 
+use super::remedy::{FixCx, FixSpec, PermChange};
 use super::{Ctx, Outcome, Status};
 use crate::model::{Evidence, Source};
-use crate::snapshot::FileMeta;
+use crate::snapshot::{FileKind, FileMeta};
 
 pub mod certs_d;
 pub mod containerd_socket;
@@ -131,6 +132,138 @@ impl Target {
     }
 }
 
+/// The files a rule judges, with the message when none exists; or the
+/// verdict itself when there is no file to judge (TLS off, no unit).
+pub(crate) type Targets = Result<(Vec<Target>, String), Outcome>;
+
+/// The verdict of a rule that judges `targets`.
+pub(crate) fn judged(cx: &Ctx<'_>, targets: Targets) -> Outcome {
+    match targets {
+        Ok((t, none)) => judge(cx, &t, &none),
+        Err(o) => o,
+    }
+}
+
+/// The owner and mode change that makes `m` meet `e`, `None` when it does.
+/// The new mode is the old one without the bits outside the mask (bits are
+/// never added); a wrong owner or group becomes the first expected one
+/// (root, or the socket group), a right one is kept. Refused: symbolic
+/// links (chmod cannot change a link itself on Linux, and the file it
+/// points to is not the one named), files of other kinds than regular
+/// files, directories and sockets, and a wrong owner of a rootless
+/// daemon's file (root or its user: which one is for a person to say).
+pub(crate) fn perm_change(
+    path: &str,
+    role: &str,
+    m: &FileMeta,
+    e: &Expect,
+) -> Result<Option<PermChange>, String> {
+    if e.problems(m).is_empty() {
+        return Ok(None);
+    }
+    let name = format!("{path} ({role})");
+    match m.kind {
+        FileKind::File | FileKind::Dir | FileKind::Socket => {}
+        FileKind::Symlink => {
+            let to = m
+                .link_target
+                .as_deref()
+                .map(|t| format!(" to {t}"))
+                .unwrap_or_default();
+            return Err(format!(
+                "{name} is a symbolic link{to}: dockhard never follows links; change the owner and mode of the file it names by hand, or replace the link by the file"
+            ));
+        }
+        k => {
+            return Err(format!(
+                "{name} is a {k:?}, not a regular file, directory or socket: not changed"
+            ));
+        }
+    }
+    let old_mode = m.mode & 0o7777;
+    let new_uid = if e.uids.contains(&m.uid) {
+        m.uid
+    } else if e.gids.is_none() {
+        return Err(format!(
+            "{name} is owned by uid {}: a rootless daemon's file may belong to root or its user, chown it by hand",
+            m.uid
+        ));
+    } else {
+        *e.uids
+            .first()
+            .ok_or_else(|| format!("{name}: no owner is allowed"))?
+    };
+    let new_gid = match &e.gids {
+        Some(g) if !g.contains(&m.gid) => *g
+            .first()
+            .ok_or_else(|| format!("{name}: no group is allowed"))?,
+        _ => m.gid,
+    };
+    Ok(Some(PermChange {
+        path: path.to_string(),
+        role: role.to_string(),
+        kind: m.kind,
+        dev: m.dev,
+        ino: m.ino,
+        old_mode,
+        old_uid: m.uid,
+        old_gid: m.gid,
+        new_mode: old_mode & e.mode & 0o7777,
+        new_uid,
+        new_gid,
+    }))
+}
+
+/// The owner and mode changes that make `targets` pass, or why they
+/// cannot be made (a symbolic link, a file missing or not collected).
+pub(crate) fn perm_fix(cx: &Ctx<'_>, targets: &[Target]) -> Result<FixSpec, String> {
+    let mut spec = FixSpec::default();
+    for t in targets {
+        let name = format!("{} ({})", t.path, t.role);
+        let f = cx
+            .snap
+            .file(&t.path)
+            .ok_or_else(|| format!("{name} was not collected"))?;
+        if f.missing {
+            if t.required {
+                return Err(format!(
+                    "{name} does not exist: there is no owner or mode to change"
+                ));
+            }
+            continue;
+        }
+        let m = f.meta.as_ref().ok_or_else(|| {
+            format!(
+                "{name}: {}",
+                f.error.as_deref().unwrap_or("no metadata was collected")
+            )
+        })?;
+        if let Some(c) = perm_change(&t.path, &t.role, m, &t.expect)? {
+            spec.perms.push(c);
+        }
+    }
+    if spec.perms.is_empty() {
+        return Err("no owner or mode to change".into());
+    }
+    Ok(spec)
+}
+
+/// The fix of a rule whose files are `targets`.
+pub(crate) fn fix_targets(
+    cx: &FixCx<'_>,
+    targets: fn(&Ctx<'_>) -> Targets,
+) -> Result<FixSpec, String> {
+    let ctx = Ctx {
+        snap: cx.snap,
+        daemon: cx.daemon,
+        view: cx.view,
+    };
+    match targets(&ctx) {
+        Ok((t, _)) => perm_fix(&ctx, &t),
+        Err(o) => Err(format!("no file to change: {}", o.message)),
+    }
+}
+
 /// `mode 0644, owner 0:0`
 pub(crate) fn meta_text(m: &FileMeta) -> String {
     format!("mode {:04o}, owner {}:{}", m.mode & 0o7777, m.uid, m.gid)
@@ -217,12 +350,11 @@ pub(crate) fn judge(cx: &Ctx<'_>, targets: &[Target], none: &str) -> Outcome {
 }
 
 /// A fixed path that is judged only when it exists.
-pub(crate) fn optional_root_file(cx: &Ctx<'_>, path: &str, role: &str, mode: u32) -> Outcome {
-    judge(
-        cx,
-        &[Target::new(path, role, Expect::root(mode))],
-        &format!("{path} does not exist"),
-    )
+pub(crate) fn optional_root_file(path: &str, role: &str, mode: u32) -> Targets {
+    Ok((
+        vec![Target::new(path, role, Expect::root(mode))],
+        format!("{path} does not exist"),
+    ))
 }
 
 /// Which TLS file of the effective configuration.
@@ -236,14 +368,11 @@ pub(crate) enum Tls {
 /// The TLS CA, certificate or key in effect: it must exist when TLS is on
 /// and the file is configured (flags, daemon.json or the DOCKER_CERT_PATH
 /// defaults); `not_applicable` when TLS is off or the file is not set.
-pub(crate) fn tls_file(cx: &Ctx<'_>, which: Tls, mode: u32) -> Outcome {
-    let cfg = match super::config(cx) {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
+pub(crate) fn tls_file(cx: &Ctx<'_>, which: Tls, mode: u32) -> Targets {
+    let cfg = super::config(cx)?;
     let tls = cfg.tls();
     if !tls.enabled {
-        return Outcome::not_applicable("TLS is not configured").with_all(tls.evidence);
+        return Err(Outcome::not_applicable("TLS is not configured").with_all(tls.evidence));
     }
     let (file, role, key) = match which {
         Tls::Ca => (&tls.ca, "TLS CA", "tlscacert"),
@@ -251,13 +380,15 @@ pub(crate) fn tls_file(cx: &Ctx<'_>, which: Tls, mode: u32) -> Outcome {
         Tls::Key => (&tls.key, "TLS key", "tlskey"),
     };
     let Some((path, ev)) = file else {
-        return Outcome::not_applicable(format!("TLS is on but no {key} is configured"))
-            .with_all(tls.evidence);
+        return Err(
+            Outcome::not_applicable(format!("TLS is on but no {key} is configured"))
+                .with_all(tls.evidence),
+        );
     };
     let target = Target::new(path, role, Expect::daemon_owned(cx, mode))
         .required()
         .from(ev.clone());
-    judge(cx, &[target], "")
+    Ok((vec![target], String::new()))
 }
 
 /// The `remediation` text shared by the rules of one file.
@@ -354,6 +485,8 @@ mod tests {
             gid,
             size: 0,
             mtime: 0,
+            dev: None,
+            ino: None,
         }
     }
 
