@@ -490,6 +490,96 @@ mod tests {
         }
     }
 
+    fn change(m: &FileMeta, e: &Expect) -> Result<Option<String>, String> {
+        perm_change("/etc/docker/daemon.json", "daemon.json", m, e).map(|c| {
+            c.map(|c| {
+                let n = |_: u32| None;
+                c.describe(&n, &n)
+            })
+        })
+    }
+
+    #[test]
+    fn the_new_mode_only_loses_the_bits_outside_the_mask() {
+        let e = Expect::root(0o644);
+        let got = |mode| change(&meta(mode, 0, 0), &e);
+        assert_eq!(got(0o666), Ok(Some("0666 0:0 -> 0644 0:0".into())));
+        assert_eq!(got(0o664), Ok(Some("0664 0:0 -> 0644 0:0".into())));
+        // Numerically below 0644, yet group-writable: 0622 -> 0600, never 0644.
+        assert_eq!(got(0o622), Ok(Some("0622 0:0 -> 0600 0:0".into())));
+        assert_eq!(got(0o4755), Ok(Some("4755 0:0 -> 0644 0:0".into())));
+        assert_eq!(got(0o777), Ok(Some("0777 0:0 -> 0644 0:0".into())));
+        // Already within the mask: nothing to do, nothing added.
+        assert_eq!(got(0o600), Ok(None));
+        assert_eq!(got(0o400), Ok(None));
+        assert_eq!(got(0o000), Ok(None));
+        let key = Expect::root(0o400);
+        assert_eq!(
+            change(&meta(0o640, 0, 0), &key),
+            Ok(Some("0640 0:0 -> 0400 0:0".into()))
+        );
+    }
+
+    #[test]
+    fn a_wrong_owner_becomes_the_expected_one_a_right_one_is_kept() {
+        let e = Expect::root(0o644);
+        // Mode right, owner wrong: the mode is kept as it is.
+        assert_eq!(
+            change(&meta(0o640, 1000, 0), &e),
+            Ok(Some("0640 1000:0 -> 0640 0:0".into()))
+        );
+        assert_eq!(
+            change(&meta(0o664, 0, 998), &e),
+            Ok(Some("0664 0:998 -> 0644 0:0".into()))
+        );
+        // The API socket: root:docker or root:root; another group becomes docker.
+        let sock = Expect {
+            mode: 0o660,
+            uids: vec![0],
+            gids: Some(vec![998, 0]),
+            owner: "root:docker (gid 998) or root:root".into(),
+        };
+        let mut m = meta(0o666, 0, 5);
+        m.kind = FileKind::Socket;
+        assert_eq!(change(&m, &sock), Ok(Some("0666 0:5 -> 0660 0:998".into())));
+        m.gid = 0;
+        assert_eq!(change(&m, &sock), Ok(Some("0666 0:0 -> 0660 0:0".into())));
+        // A rootless daemon's file: its mode is fixed, a wrong owner is not
+        // chosen by dockhard.
+        let rootless = Expect {
+            mode: 0o644,
+            uids: vec![0, 1000],
+            gids: None,
+            owner: "root or uid 1000 (rootless daemon)".into(),
+        };
+        assert_eq!(
+            change(&meta(0o664, 1000, 1000), &rootless),
+            Ok(Some("0664 1000:1000 -> 0644 1000:1000".into()))
+        );
+        let refused = change(&meta(0o644, 1001, 1001), &rootless).unwrap_err();
+        assert!(refused.contains("chown it by hand"), "{refused}");
+    }
+
+    #[test]
+    fn symbolic_links_and_other_kinds_are_refused() {
+        let e = Expect::root(0o644);
+        let mut m = meta(0o666, 0, 0);
+        m.kind = FileKind::Symlink;
+        m.target_kind = Some(FileKind::File);
+        m.link_target = Some("/srv/real.json".into());
+        assert_eq!(
+            change(&m, &e),
+            Err("/etc/docker/daemon.json (daemon.json) is a symbolic link to /srv/real.json: dockhard never follows links; change the owner and mode of the file it names by hand, or replace the link by the file".into())
+        );
+        m.kind = FileKind::Fifo;
+        let refused = change(&m, &e).unwrap_err();
+        assert!(refused.contains("not a regular file"), "{refused}");
+        // A link whose target passes needs nothing.
+        m.kind = FileKind::Symlink;
+        m.mode = 0o644;
+        assert_eq!(change(&m, &e), Ok(None));
+    }
+
     #[test]
     fn modes_are_bit_masks_not_numbers() {
         let e = Expect::root(0o644);
