@@ -356,7 +356,7 @@ fn owner_and_mode_are_changed_recorded_and_restored() {
     assert_eq!(meta(&a).0, 0o644);
     assert_eq!(meta(&b).0, 0o664);
     let restored = restore(&set.dir).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(restored, [a.clone()]);
+    assert_eq!(restored, std::slice::from_ref(&a));
     assert_eq!((meta(&a), meta(&b)), (ma, mb));
     // Both made, both restored.
     for h in &held {
@@ -429,8 +429,8 @@ fn restore_refuses_a_file_replaced_after_the_change() {
     write(&a, "{}\n", 0o666);
     let m = meta(&a);
     let h = perm_open(&perm_entry(&a, m, (0o644, m.1, m.2))).unwrap_or_else(|e| panic!("{e}"));
-    let set =
-        backup_with(&[], &[h.entry.clone()], &d.path().join("b")).unwrap_or_else(|e| panic!("{e}"));
+    let set = backup_with(&[], std::slice::from_ref(&h.entry), &d.path().join("b"))
+        .unwrap_or_else(|e| panic!("{e}"));
     h.apply().unwrap_or_else(|e| panic!("{e}"));
     drop(h);
     let other = d.path().join("other.json");
