@@ -380,3 +380,106 @@ fn live_fix_leaves_live_restore_alone_in_swarm_mode() {
     assert_eq!(d.info()["LiveRestoreEnabled"], false);
     let _ = d.docker(&["swarm", "leave", "--force"]);
 }
+
+fn mode_of(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .mode()
+        & 0o7777
+}
+
+fn chmod(p: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    // Only files under the test's own directory (the supervised daemon's).
+    fs::set_permissions(p, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+}
+
+/// The owner and mode of the daemon's daemon.json and unit, fixed in place
+/// on a running dockerd: no restart, the daemon audited again (the rules
+/// pass), and `--rollback` puts the old modes back.
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn live_fix_file_modes_in_place_and_rollback() {
+    let live = live("live_fix_file_modes_in_place_and_rollback");
+    let sv = Supervised::start(&live, "", "{\n  \"debug\": false\n}\n");
+    assert!(sv.config.starts_with(&sv.dir) && sv.unit.starts_with(&sv.dir));
+    chmod(&sv.config, 0o666);
+    chmod(&sv.unit, 0o664);
+    let (pid, starts) = (sv.pid(), sv.starts());
+    let rules = [
+        "--rule",
+        "files.daemon-json",
+        "--rule",
+        "files.docker-service",
+    ];
+    let (code, dry) = sv.fix(&rules);
+    assert_eq!(code, 0, "{dry}");
+    let json = sv.config.display().to_string();
+    assert!(
+        dry.contains(&format!(
+            "0666 root:root -> 0644 root:root  {json} (daemon.json)"
+        )),
+        "{dry}"
+    );
+    assert!(dry.contains("dockerd action: none"), "{dry}");
+    assert_eq!(mode_of(&sv.config), 0o666, "a dry run changes nothing");
+    let mut apply = rules.to_vec();
+    apply.extend(["--apply", "--yes"]);
+    let (code, out) = sv.fix(&apply);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("no restart needed; auditing again"), "{out}");
+    assert!(
+        out.contains("files.daemon-json             fail -> pass"),
+        "{out}"
+    );
+    assert!(
+        out.contains("files.docker-service          fail -> pass"),
+        "{out}"
+    );
+    assert_eq!(mode_of(&sv.config), 0o644);
+    assert_eq!(mode_of(&sv.unit), 0o644);
+    assert_eq!((sv.pid(), sv.starts()), (pid, starts), "not restarted");
+    // An audit of its own says so too.
+    let (_, report) = sv.dockhard(&[
+        "check",
+        "--pid",
+        &pid.to_string(),
+        "--unit",
+        &sv.unit.display().to_string(),
+        "--profile",
+        "cis",
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    let status = |id: &str| {
+        v["daemons"][0]["results"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["rule"] == id))
+            .map(|r| r["status"].as_str().unwrap_or("?").to_string())
+    };
+    assert_eq!(status("files.daemon-json").as_deref(), Some("pass"));
+    assert_eq!(status("files.docker-service").as_deref(), Some("pass"));
+    let (code, out) = sv.fix(&apply);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("nothing to do"), "{out}");
+    let (code, out) = sv.fix(&["--rollback"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("owners and modes restored (no restart needed)"),
+        "{out}"
+    );
+    assert_eq!(mode_of(&sv.config), 0o666);
+    assert_eq!(mode_of(&sv.unit), 0o664);
+    assert_eq!((sv.pid(), sv.starts()), (pid, starts), "not restarted");
+    // The daemon.json mode rule is selected alone, too.
+    let (code, out) = sv.fix(&["--rule", "files.daemon-json", "--apply", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(mode_of(&sv.config), 0o644);
+    assert_eq!(mode_of(&sv.unit), 0o664, "another rule's file: untouched");
+    let (code, out) = sv.fix(&["--rollback"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(mode_of(&sv.config), 0o666);
+}
