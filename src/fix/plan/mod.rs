@@ -285,14 +285,14 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
         };
         entry.hazards = spec.hazards.clone();
         if spec.changes.is_empty() && !spec.perms.is_empty() {
-            // In place: nothing for dockerd to do.
-            let new: Vec<PermChange> = spec
-                .perms
-                .iter()
-                .filter(|c| !plan.perms.iter().any(|p| p.path == c.path))
-                .cloned()
-                .collect();
-            plan.perms.extend(new);
+            // In place: nothing for dockerd to do. A file two rules name
+            // is changed once, with the bits both remove.
+            for c in &spec.perms {
+                match plan.perms.iter_mut().find(|p| p.path == c.path) {
+                    Some(p) => p.new_mode &= c.new_mode,
+                    None => plan.perms.push(c.clone()),
+                }
+            }
             entry.perms = spec.perms.clone();
         } else {
             match work.place_all(&spec) {

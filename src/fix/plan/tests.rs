@@ -239,3 +239,85 @@ fn a_daemon_json_edit_and_its_mode_in_one_plan() {
     // Offline: the edit takes effect at the next start.
     assert_eq!(p.fixed_rules(), ["daemon.icc", "files.daemon-json"]);
 }
+
+#[test]
+fn the_api_socket_goes_to_the_docker_group_with_warnings() {
+    use crate::rules::testing::{snapshot, with_file, with_text};
+    use crate::snapshot::FileKind;
+    let mut s = snapshot(serde_json::json!({}), &[], &[]);
+    s.daemons[0].unix_listeners = vec!["/var/run/docker.sock".into()];
+    with_text(
+        &mut s,
+        "/etc/group",
+        "root:x:0:\ndocker:x:998:\n",
+        0o644,
+        0,
+        0,
+    );
+    with_text(
+        &mut s,
+        "/etc/passwd",
+        "root:x:0:0::/root:/bin/sh\n",
+        0o644,
+        0,
+        0,
+    );
+    with_file(
+        &mut s,
+        "/var/run/docker.sock",
+        FileKind::Socket,
+        0o666,
+        0,
+        5,
+    );
+    let p = plan_for(&s, Method::Auto, &["files.engine-socket"]);
+    assert!(p.refusals.is_empty(), "{:?}", p.refusals);
+    assert_eq!(p.action, Action::None, "no restart for a mode change");
+    let text = crate::fix::run::render_plan(&p);
+    assert!(
+        text.contains("0666 root:5 -> 0660 root:docker  /var/run/docker.sock (socket)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "warning: /var/run/docker.sock (socket): members of group 5 lose access to it"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("users outside its owner and group lose access to it"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_file_two_rules_name_is_changed_once_with_both_masks() {
+    use crate::rules::testing::{snapshot, with_argv, with_file};
+    use crate::snapshot::FileKind;
+    // One file as TLS CA and certificate (0444 and 0444), and key (0400).
+    let mut s = snapshot(serde_json::json!({}), &[], &[]);
+    let f = "/etc/docker/tls/all.pem";
+    with_argv(
+        &mut s,
+        &[
+            "dockerd",
+            "-H",
+            "tcp://0.0.0.0:2376",
+            "--tlsverify",
+            "--tlscacert",
+            f,
+            "--tlscert",
+            f,
+            "--tlskey",
+            f,
+        ],
+    );
+    s.daemons[0].tcp_listeners = vec![crate::snapshot::SocketAddrText {
+        addr: "0.0.0.0".into(),
+        port: 2376,
+    }];
+    with_file(&mut s, f, FileKind::File, 0o644, 0, 0);
+    let p = plan_for(&s, Method::Auto, &["files.tls-ca", "files.tls-key"]);
+    assert_eq!(p.perms.len(), 1, "{:?}", p.perms);
+    assert_eq!(p.perms.first().map(|c| c.new_mode), Some(0o400));
+}

@@ -7,7 +7,7 @@
 //! sticky bit). Owners are compared as numbers: root is uid 0 and gid 0.
 //! Every rule here builds a list of [`Target`]s and calls [`judge`].
 
-use super::remedy::{FixCx, FixSpec, PermChange};
+use super::remedy::{FixCx, FixSpec, Hazard, PermChange};
 use super::{Ctx, Outcome, Status};
 use crate::model::{Evidence, Source};
 use crate::snapshot::{FileKind, FileMeta};
@@ -239,6 +239,19 @@ pub(crate) fn perm_fix(cx: &Ctx<'_>, targets: &[Target]) -> Result<FixSpec, Stri
             )
         })?;
         if let Some(c) = perm_change(&t.path, &t.role, m, &t.expect)? {
+            if c.kind == FileKind::Socket {
+                if c.old_gid != c.new_gid {
+                    spec.hazards.push(Hazard::warning(format!(
+                        "{name}: members of group {} lose access to it",
+                        c.old_gid
+                    )));
+                }
+                if c.old_mode & 0o007 != 0 && c.new_mode & 0o007 == 0 {
+                    spec.hazards.push(Hazard::warning(format!(
+                        "{name}: users outside its owner and group lose access to it"
+                    )));
+                }
+            }
             spec.perms.push(c);
         }
     }
