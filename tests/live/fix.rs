@@ -542,3 +542,46 @@ fn live_fix_file_modes_rolled_back_when_a_rule_still_fails() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("already rolled back"), "{out}");
 }
+
+/// An option and the mode of the same daemon.json in one run: the mode is
+/// changed first, the edit keeps it, dockerd restarts once, both rules pass;
+/// `--rollback` restores the content and the mode.
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn live_fix_option_and_mode_of_daemon_json_together() {
+    let live = live("live_fix_option_and_mode_of_daemon_json_together");
+    let sv = Supervised::start(&live, "", "{\n  \"debug\": false\n}\n");
+    assert!(sv.config.starts_with(&sv.dir));
+    chmod(&sv.config, 0o666);
+    let old_json = fs::read_to_string(&sv.config).unwrap();
+    let old_pid = sv.pid();
+    let restart = sv.restart_cmd();
+    let (code, out) = sv.fix(&[
+        "--rule",
+        "daemon.icc",
+        "--rule",
+        "files.daemon-json",
+        "--restart",
+        &restart,
+        "--apply",
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0666 root:root -> 0644 root:root"), "{out}");
+    assert!(
+        out.contains("daemon.icc                    fail -> pass"),
+        "{out}"
+    );
+    assert!(
+        out.contains("files.daemon-json             fail -> pass"),
+        "{out}"
+    );
+    assert_ne!(sv.pid(), old_pid);
+    assert_eq!(icc(&sv.get("/networks/bridge")), "false");
+    assert_eq!(mode_of(&sv.config), 0o644);
+    let (code, out) = sv.fix(&["--rollback", "--restart", &restart]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fs::read_to_string(&sv.config).unwrap(), old_json);
+    assert_eq!(mode_of(&sv.config), 0o666);
+    assert_eq!(icc(&sv.get("/networks/bridge")), "true");
+}
