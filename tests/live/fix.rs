@@ -585,3 +585,39 @@ fn live_fix_option_and_mode_of_daemon_json_together() {
     assert_eq!(mode_of(&sv.config), 0o666);
     assert_eq!(icc(&sv.get("/networks/bridge")), "true");
 }
+
+/// The API socket of a running dockerd, made world-writable, is given its
+/// mode back in place (a socket: changed through its O_PATH descriptor),
+/// with a warning, and the daemon keeps answering on it.
+#[test]
+#[ignore = "live: needs root and dockerd; scripts/test runs it"]
+fn live_fix_api_socket_mode_in_place() {
+    let live = live("live_fix_api_socket_mode_in_place");
+    let sv = Supervised::start(&live, "", "{\n  \"debug\": false\n}\n");
+    assert!(sv.sock.starts_with(&sv.dir));
+    let before = mode_of(&sv.sock);
+    assert_eq!(before & 0o007, 0, "dockerd made it {before:04o}");
+    chmod(&sv.sock, before | 0o006);
+    let pid = sv.pid();
+    let (code, out) = sv.fix(&["--rule", "files.engine-socket", "--apply", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("{:04o} root:", before | 0o006))
+            && out.contains(&format!("-> {before:04o} root:")),
+        "{out}"
+    );
+    assert!(
+        out.contains("users outside its owner and group lose access to it"),
+        "{out}"
+    );
+    assert!(
+        out.contains("files.engine-socket           fail -> pass"),
+        "{out}"
+    );
+    assert_eq!(mode_of(&sv.sock), before);
+    assert_eq!(sv.pid(), pid);
+    assert!(sv.wait_ping(), "dockerd still answers on its socket");
+    let (code, out) = sv.fix(&["--rollback"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(mode_of(&sv.sock), before | 0o006);
+}
