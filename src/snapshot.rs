@@ -166,6 +166,13 @@ pub struct FileMeta {
     pub size: u64,
     /// Unix seconds of last modification.
     pub mtime: i64,
+    /// Device and inode of the file (`fix` refuses to change the owner or
+    /// mode of a file replaced since it was collected). Absent in
+    /// snapshots written before they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ino: Option<u64>,
 }
 
 /// A file as `collect` found it. Exactly one of `text` and `error` is set,

@@ -394,6 +394,8 @@ fn meta_from(
         gid: md.gid(),
         size: md.size(),
         mtime: md.mtime(),
+        dev: Some(md.dev()),
+        ino: Some(md.ino()),
     }
 }
 

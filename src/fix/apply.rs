@@ -19,6 +19,14 @@
 //!   all backups are checked against the manifest before anything is
 //!   written, and a file already as in the backup is not written again.
 //!   A [`backup`] that fails removes its incomplete set.
+//! - Owner and mode changes ([`perm_open`], [`HeldPerm::apply`]): the path
+//!   is opened with `O_PATH|O_NOFOLLOW` (never through a symbolic link, a
+//!   link itself is refused), checked against what was planned (device,
+//!   inode, owner, mode: a file replaced or changed since is refused), and
+//!   changed through that descriptor (`fchownat(AT_EMPTY_PATH)`, `chmod`
+//!   of `/proc/self/fd/N`). The old values are in the manifest
+//!   ([`PermEntry`], written before the first change) and [`restore`]
+//!   puts them back, checking the device and inode again.
 //! - [`Lock`]: an exclusive `flock` on `/run/dockhard.lock`, failing fast
 //!   (or after a timeout) when another dockhard holds it.
 //!
@@ -27,6 +35,8 @@
 use std::fmt;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -92,6 +102,23 @@ pub struct ManifestEntry {
     pub backup: Option<String>,
 }
 
+/// One owner and mode change of a change set: the file (by path, device
+/// and inode) and its owner and mode before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermEntry {
+    pub path: PathBuf,
+    /// Device and inode of the file (planned: as collected, `None` when
+    /// not recorded; in a manifest: as opened before the change).
+    pub dev: Option<u64>,
+    pub ino: Option<u64>,
+    pub old_mode: u32,
+    pub old_uid: u32,
+    pub old_gid: u32,
+    pub new_mode: u32,
+    pub new_uid: u32,
+    pub new_gid: u32,
+}
+
 /// The manifest of a backup set (`manifest.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -102,6 +129,10 @@ pub struct Manifest {
     pub created_unix_nanos: u128,
     pub pid: u32,
     pub entries: Vec<ManifestEntry>,
+    /// Owner and mode changes, in the order they are made (before the
+    /// writes of `entries`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub perms: Vec<PermEntry>,
 }
 
 /// A backup set on disk.
@@ -329,6 +360,16 @@ fn read_regular(op: &str, path: &Path) -> Result<Option<(Vec<u8>, fs::Metadata)>
 /// Copy each of `paths` (existing or not) into a new backup set under
 /// `root` ([`DEFAULT_BACKUP_ROOT`] in production) and write its manifest.
 pub fn backup(paths: &[PathBuf], root: &Path) -> Result<BackupSet, ApplyError> {
+    backup_with(paths, &[], root)
+}
+
+/// [`backup`], the manifest also recording the owner and mode changes
+/// `perms` (their old values are what a restore puts back).
+pub fn backup_with(
+    paths: &[PathBuf],
+    perms: &[PermEntry],
+    root: &Path,
+) -> Result<BackupSet, ApplyError> {
     let op = "backup";
     check_no_symlinks(op, root)?;
     DirBuilder::new()
@@ -354,7 +395,7 @@ pub fn backup(paths: &[PathBuf], root: &Path) -> Result<BackupSet, ApplyError> {
             Err(e) => return Err(fail("backup: create directory", &dir, e)),
         }
     }
-    match fill_backup(paths, &dir, now, secs, pid) {
+    match fill_backup(paths, perms, &dir, now, secs, pid) {
         Ok(manifest) => {
             sync_dir(op, root)?;
             Ok(BackupSet { dir, manifest })
@@ -370,6 +411,7 @@ pub fn backup(paths: &[PathBuf], root: &Path) -> Result<BackupSet, ApplyError> {
 /// Copy `paths` into the new set `dir` and write its manifest.
 fn fill_backup(
     paths: &[PathBuf],
+    perms: &[PermEntry],
     dir: &Path,
     now: Duration,
     secs: i64,
@@ -425,6 +467,7 @@ fn fill_backup(
         created_unix_nanos: now.as_nanos(),
         pid,
         entries,
+        perms: perms.to_vec(),
     };
     let json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| other("backup: encode manifest", dir, e.to_string()))?;
@@ -521,6 +564,28 @@ pub fn restore(dir: &Path) -> Result<Vec<PathBuf>, ApplyError> {
         }
         plan.push((e, Some(bytes)));
     }
+    // Owner and mode changes of files the set does not rewrite (a
+    // rewritten file gets its old owner and mode with its content).
+    let mut perms: Vec<(&PermEntry, HeldPerm)> = Vec::new();
+    for p in manifest
+        .perms
+        .iter()
+        .filter(|p| !manifest.entries.iter().any(|e| e.path == p.path))
+    {
+        let held = perm_open_any("restore", p)?;
+        let st = held.stat("restore")?;
+        if (st.mode, st.uid, st.gid) == (p.old_mode, p.old_uid, p.old_gid) {
+            continue;
+        }
+        if p.dev.is_some_and(|d| d != st.dev) || p.ino.is_some_and(|i| i != st.ino) {
+            return Err(other(
+                "restore: owner and mode of",
+                &p.path,
+                "the file was replaced since dockhard changed it (another device or inode): nothing restored".into(),
+            ));
+        }
+        perms.push((p, held));
+    }
     let mut done = Vec::new();
     // Backwards: every step is a state the forward writes went through.
     for (e, bytes) in plan.into_iter().rev() {
@@ -568,8 +633,176 @@ pub fn restore(dir: &Path) -> Result<Vec<PathBuf>, ApplyError> {
         }
         done.push(e.path.clone());
     }
+    // The owner and mode changes were made before the writes.
+    for (p, held) in perms.into_iter().rev() {
+        held.set("restore", p.old_mode, p.old_uid, p.old_gid)?;
+        done.push(p.path.clone());
+    }
     done.reverse();
     Ok(done)
+}
+
+/// Owner, group, mode (`& 0o7777`), kind, device and inode of an open file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PermStat {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// `S_IFMT` bits.
+    pub fmt: u32,
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// A file opened with `O_PATH|O_NOFOLLOW` for an owner and mode change: the
+/// change is made on this very file, whatever happens to its path.
+#[derive(Debug)]
+pub struct HeldPerm {
+    fd: OwnedFd,
+    /// The planned change, with the device and inode of the file opened.
+    pub entry: PermEntry,
+}
+
+impl HeldPerm {
+    fn stat(&self, op: &str) -> Result<PermStat, ApplyError> {
+        // SAFETY: fstat on a descriptor we own into a zeroed stat buffer.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(self.fd.as_raw_fd(), &mut st) } != 0 {
+            return Err(fail(op, &self.entry.path, io::Error::last_os_error()));
+        }
+        Ok(PermStat {
+            mode: st.st_mode & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            fmt: st.st_mode & libc::S_IFMT,
+            dev: st.st_dev,
+            ino: st.st_ino,
+        })
+    }
+
+    /// Make the planned change (owner first: a chown may clear setuid bits).
+    pub fn apply(&self) -> Result<(), ApplyError> {
+        let e = &self.entry;
+        self.set("chown/chmod", e.new_mode, e.new_uid, e.new_gid)
+    }
+
+    fn set(&self, op: &str, mode: u32, uid: u32, gid: u32) -> Result<(), ApplyError> {
+        let path = &self.entry.path;
+        let st = self.stat(op)?;
+        if (st.uid, st.gid) != (uid, gid) {
+            // SAFETY: fchownat on our O_PATH descriptor with an empty path
+            // (AT_EMPTY_PATH): the file itself, never a link's target.
+            let rc = unsafe {
+                libc::fchownat(
+                    self.fd.as_raw_fd(),
+                    c"".as_ptr(),
+                    uid,
+                    gid,
+                    libc::AT_EMPTY_PATH,
+                )
+            };
+            if rc != 0 {
+                return Err(fail(
+                    &format!("{op}: chown"),
+                    path,
+                    io::Error::last_os_error(),
+                ));
+            }
+        }
+        // fchmod does not take an O_PATH descriptor; its /proc/self/fd link
+        // names the file opened (not a path looked up again).
+        let proc = format!("/proc/self/fd/{}\0", self.fd.as_raw_fd());
+        let st = self.stat(op)?;
+        if st.mode != mode & 0o7777 {
+            // SAFETY: a NUL-terminated path of our own making.
+            let rc = unsafe { libc::chmod(proc.as_ptr().cast(), (mode & 0o7777) as libc::mode_t) };
+            if rc != 0 {
+                return Err(fail(
+                    &format!("{op}: chmod (through /proc/self/fd)"),
+                    path,
+                    io::Error::last_os_error(),
+                ));
+            }
+        }
+        let st = self.stat(op)?;
+        if (st.mode, st.uid, st.gid) != (mode & 0o7777, uid, gid) {
+            return Err(other(
+                op,
+                path,
+                format!(
+                    "the file is {:04o} {}:{} afterwards, not {:04o} {uid}:{gid}",
+                    st.mode,
+                    st.uid,
+                    st.gid,
+                    mode & 0o7777
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Open `e.path` with `O_PATH|O_NOFOLLOW` (no parent a symbolic link,
+/// the file itself no link), without comparing it with the plan.
+fn perm_open_any(op: &str, e: &PermEntry) -> Result<HeldPerm, ApplyError> {
+    check_no_symlinks(op, &e.path)?;
+    let c = std::ffi::CString::new(e.path.as_os_str().as_bytes())
+        .map_err(|_| other(op, &e.path, "a path with a NUL byte".into()))?;
+    // SAFETY: open(2) with a NUL-terminated path; the descriptor is owned below.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(fail(op, &e.path, io::Error::last_os_error()));
+    }
+    // SAFETY: a descriptor just returned by open(2), owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let held = HeldPerm {
+        fd,
+        entry: e.clone(),
+    };
+    let st = held.stat(op)?;
+    if st.fmt == libc::S_IFLNK {
+        return Err(other(
+            op,
+            &e.path,
+            "a symbolic link: dockhard never follows links (and cannot chmod a link)".into(),
+        ));
+    }
+    Ok(held)
+}
+
+/// Open the file of a planned owner and mode change and check it is the
+/// file planned from: same device and inode (when recorded), owner, group
+/// and mode. A file replaced or changed since is refused, naming it.
+pub fn perm_open(e: &PermEntry) -> Result<HeldPerm, ApplyError> {
+    let op = "chown/chmod";
+    let mut held = perm_open_any(op, e)?;
+    let st = held.stat(op)?;
+    if e.dev.is_some_and(|d| d != st.dev) || e.ino.is_some_and(|i| i != st.ino) {
+        return Err(other(
+            op,
+            &e.path,
+            "the file was replaced since it was read (another device or inode): nothing changed"
+                .into(),
+        ));
+    }
+    if (st.mode, st.uid, st.gid) != (e.old_mode, e.old_uid, e.old_gid) {
+        return Err(other(
+            op,
+            &e.path,
+            format!(
+                "the file changed since it was read ({:04o} {}:{}, planned from {:04o} {}:{}): nothing changed",
+                st.mode, st.uid, st.gid, e.old_mode, e.old_uid, e.old_gid
+            ),
+        ));
+    }
+    held.entry.dev = Some(st.dev);
+    held.entry.ino = Some(st.ino);
+    Ok(held)
 }
 
 /// An exclusive lock held while dockhard changes files; released on drop.

@@ -127,7 +127,9 @@ pub fn render_plan(p: &Plan) -> String {
             s.push_str(&format!("{head}  nothing to do ({})\n", e.message));
             continue;
         }
-        if e.changes.is_empty() {
+        if !e.perms.is_empty() && e.changes.is_empty() {
+            s.push_str(&format!("{head}  in place: owner and mode, no restart\n"));
+        } else if e.changes.is_empty() {
             s.push_str(&format!(
                 "{head}  already fixed on disk; needs a {}\n",
                 e.needs.as_str()
@@ -143,6 +145,14 @@ pub fn render_plan(p: &Plan) -> String {
                 c.how
             ));
         }
+        for c in &e.perms {
+            s.push_str(&format!(
+                "      {}  {} ({})\n",
+                p.describe_perm(c),
+                c.path,
+                c.role
+            ));
+        }
         for h in &e.hazards {
             s.push_str(&format!(
                 "      {}: {}\n",
@@ -154,11 +164,20 @@ pub fn render_plan(p: &Plan) -> String {
     for n in &p.notes {
         s.push_str(&format!("note: {n}\n"));
     }
-    s.push_str(&format!(
-        "files to write: {}; dockerd action: {}\n",
-        p.writes.len(),
-        p.action.as_str()
-    ));
+    if p.perms.is_empty() {
+        s.push_str(&format!(
+            "files to write: {}; dockerd action: {}\n",
+            p.writes.len(),
+            p.action.as_str()
+        ));
+    } else {
+        s.push_str(&format!(
+            "files to write: {}; owners and modes to change: {}; dockerd action: {}\n",
+            p.writes.len(),
+            p.perms.len(),
+            p.action.as_str()
+        ));
+    }
     for r in &p.refusals {
         s.push_str(&format!("REFUSED: {r}\n"));
     }
@@ -512,11 +531,50 @@ pub fn fix(
         .iter()
         .map(|x| real_path(root, &x.path))
         .collect();
-    let set = if plan.writes.is_empty() {
+    // Every file of an owner and mode change is opened (never through a
+    // link) and checked against the plan before anything changes.
+    let mut held = Vec::new();
+    for c in &plan.perms {
+        let e = apply::PermEntry {
+            path: real_path(root, &c.path),
+            dev: c.dev,
+            ino: c.ino,
+            old_mode: c.old_mode,
+            old_uid: c.old_uid,
+            old_gid: c.old_gid,
+            new_mode: c.new_mode,
+            new_uid: c.new_uid,
+            new_gid: c.new_gid,
+        };
+        match apply::perm_open(&e) {
+            Ok(h) => held.push((c, h)),
+            Err(e) => {
+                out(w, format!("REFUSED: {e}"));
+                out(w, "nothing was changed");
+                return Ok(EXIT_FAILED);
+            }
+        }
+    }
+    let set = if plan.writes.is_empty() && held.is_empty() {
         None
     } else {
-        let set = apply::backup(&paths, &opts.backup_root).map_err(|e| e.to_string())?;
+        let entries: Vec<apply::PermEntry> = held.iter().map(|(_, h)| h.entry.clone()).collect();
+        let set =
+            apply::backup_with(&paths, &entries, &opts.backup_root).map_err(|e| e.to_string())?;
         out(w, format!("backup: {}", set.dir.display()));
+        for (c, h) in &held {
+            if let Err(e) = h.apply() {
+                return Err(undo_after_failure(&set.dir, e.to_string()));
+            }
+            out(
+                w,
+                format!(
+                    "changed {}: {}",
+                    h.entry.path.display(),
+                    plan.describe_perm(c)
+                ),
+            );
+        }
         for (x, p) in plan.writes.iter().zip(&paths) {
             let written = match p.parent() {
                 Some(parent) => std::fs::create_dir_all(parent)
@@ -525,17 +583,7 @@ pub fn fix(
             }
             .and_then(|()| apply::atomic_write(p, x.new.as_bytes()).map_err(|e| e.to_string()));
             if let Err(e) = written {
-                return Err(match apply::restore(&set.dir) {
-                    Ok(_) => {
-                        // Nothing changed: no change set to roll back.
-                        let _ = std::fs::remove_dir_all(&set.dir);
-                        format!("{e} (nothing was changed: the files written so far were restored)")
-                    }
-                    Err(r) => format!(
-                        "{e}; restoring the files written so far failed too: {r} (the backups are in {})",
-                        set.dir.display()
-                    ),
-                });
+                return Err(undo_after_failure(&set.dir, e));
             }
             out(w, format!("wrote {}", p.display()));
         }
@@ -545,14 +593,18 @@ pub fn fix(
         .writes
         .iter()
         .any(|x| Some(&x.path) != plan.config_file.as_ref());
+    // Owner and mode changes only: dockerd has nothing to do, but a running
+    // one is audited again (and the changes undone if a rule still fails).
+    let in_place_only = plan.action == Action::None && plan.pid.is_some();
     match &how {
+        _ if in_place_only => {}
         How::Nothing => {
             out(
                 w,
-                if plan.writes.is_empty() {
-                    "done: nothing written, nothing restarted"
-                } else {
-                    "done: files written, nothing restarted"
+                match (plan.writes.is_empty(), plan.perms.is_empty()) {
+                    (true, true) => "done: nothing written, nothing restarted",
+                    (true, false) => "done: owners and modes changed, nothing restarted",
+                    _ => "done: files written, nothing restarted",
                 },
             );
             return Ok(EXIT_DONE);
@@ -581,9 +633,14 @@ pub fn fix(
         .and_then(|c| c.string(keys::PIDFILE).0)
         .unwrap_or_else(|| "/var/run/docker.pid".into());
     let rules = plan.fixed_rules();
-    out(w, format!("{} dockerd ...", plan.action.as_str()));
-    let result = act(&how, plan.action, units_changed)
-        .and_then(|_| verify(opts, &plan, old_pid, &pidfile, plan.action, &rules));
+    let result = if in_place_only {
+        out(w, "no restart needed; auditing again ...");
+        verify(opts, &plan, old_pid, &pidfile, Action::None, &rules)
+    } else {
+        out(w, format!("{} dockerd ...", plan.action.as_str()));
+        act(&how, plan.action, units_changed)
+            .and_then(|_| verify(opts, &plan, old_pid, &pidfile, plan.action, &rules))
+    };
     match result {
         Ok(after) => {
             out(w, "result:");
@@ -605,6 +662,13 @@ pub fn fix(
                     }
                 }
                 None => out(w, "no file was changed: nothing to restore"),
+            }
+            if in_place_only {
+                out(
+                    w,
+                    "rolled back: owners and modes restored (dockerd was not restarted)",
+                );
+                return Ok(EXIT_FAILED);
             }
             let again = if plan.action == Action::Reload {
                 Action::Reload
@@ -641,6 +705,21 @@ pub fn fix(
     }
 }
 
+/// After a failed change: restore what was changed so far; the message.
+fn undo_after_failure(dir: &Path, e: String) -> String {
+    match apply::restore(dir) {
+        Ok(_) => {
+            // Nothing changed: no change set to roll back.
+            let _ = std::fs::remove_dir_all(dir);
+            format!("{e} (nothing was changed: the files changed so far were restored)")
+        }
+        Err(r) => format!(
+            "{e}; restoring the files changed so far failed too: {r} (the backups are in {})",
+            dir.display()
+        ),
+    }
+}
+
 const ROLLED_BACK: &str = "rolled-back";
 
 fn mark_rolled_back(dir: &Path) {
@@ -673,12 +752,19 @@ pub fn rollback(
     for p in &restored {
         out(w, format!("restored {}", p.display()));
     }
+    if set.manifest.entries.is_empty() {
+        out(w, "done: owners and modes restored (no restart needed)");
+        return Ok(EXIT_DONE);
+    }
     let plan = Plan {
         pid: snap.daemons.first().map(|d| d.pid),
         endpoint: None,
         config_file: None,
         entries: Vec::new(),
         writes: Vec::new(),
+        perms: Vec::new(),
+        users: BTreeMap::new(),
+        groups: BTreeMap::new(),
         action: Action::Restart,
         refusals: Vec::new(),
         notes: Vec::new(),

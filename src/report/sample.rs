@@ -100,6 +100,8 @@ pub fn sample_snapshot() -> Snapshot {
                 gid: 0,
                 size: 60,
                 mtime: 1_796_120_500,
+                dev: None,
+                ino: None,
             }),
             text: Some(format!(
                 "{{\n  \"live-restore\": true,\n  \"log-driver\": \"json-file\",\n  \"labels\": [\"owner={}\"]\n}}\n",

@@ -8,10 +8,14 @@
 //! returns the option changes that make it pass, with the hazards found.
 //! Where each change is written (daemon.json, a drop-in, the unit, an
 //! EnvironmentFile) is decided by the fix planner (`fix::plan`), not by the rule.
+//!
+//! The file rules (CIS section 3) ask for owner and mode changes instead
+//! ([`PermChange`]): made in place, never through a symbolic link, and
+//! needing no restart.
 
 use crate::model::config::Effective;
-use crate::model::daemon::DaemonModel;
-use crate::snapshot::Snapshot;
+use crate::model::daemon::{DaemonModel, View};
+use crate::snapshot::{FileKind, Snapshot};
 use serde::Serialize;
 
 /// Values given on the command line of `dockhard fix`.
@@ -35,6 +39,9 @@ pub struct FixCx<'a> {
     pub daemon: &'a DaemonModel,
     /// The configuration the next start would use (what the fix edits).
     pub next: &'a Effective,
+    /// The view the plan judged the rule on (the running daemon's, else
+    /// the next start's): the files a file rule names.
+    pub view: &'a View,
     pub inputs: &'a FixInputs,
 }
 
@@ -113,11 +120,66 @@ impl Hazard {
     }
 }
 
+/// An owner and mode change of one file, in place (`chown`/`chmod`
+/// without following a link). `old_*` is what the snapshot recorded (the
+/// change is refused when the file no longer is so); the new mode is the old
+/// one with bits removed, never added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PermChange {
+    /// Host path.
+    pub path: String,
+    /// `daemon.json`, `unit`, `drop-in`, `socket`, ...
+    pub role: String,
+    pub kind: FileKind,
+    /// Device and inode at collection (`None` in older snapshots).
+    pub dev: Option<u64>,
+    pub ino: Option<u64>,
+    pub old_mode: u32,
+    pub old_uid: u32,
+    pub old_gid: u32,
+    pub new_mode: u32,
+    pub new_uid: u32,
+    pub new_gid: u32,
+}
+
+impl PermChange {
+    /// `0664 root:root -> 0644 root:root`, owners named by `user` and
+    /// `group` when they resolve, else numbers.
+    pub fn describe(
+        &self,
+        user: &dyn Fn(u32) -> Option<String>,
+        group: &dyn Fn(u32) -> Option<String>,
+    ) -> String {
+        let who = |u: u32, g: u32| {
+            format!(
+                "{}:{}",
+                user(u).unwrap_or_else(|| u.to_string()),
+                group(g).unwrap_or_else(|| g.to_string())
+            )
+        };
+        format!(
+            "{:04o} {} -> {:04o} {}",
+            self.old_mode,
+            who(self.old_uid, self.old_gid),
+            self.new_mode,
+            who(self.new_uid, self.new_gid)
+        )
+    }
+
+    /// Whether the owner changes (not only the mode).
+    pub fn chown(&self) -> bool {
+        self.old_uid != self.new_uid || self.old_gid != self.new_gid
+    }
+}
+
 /// A rule's fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct FixSpec {
     pub changes: Vec<Change>,
     pub hazards: Vec<Hazard>,
+    /// Owner and mode changes (the file rules); they need no restart.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub perms: Vec<PermChange>,
 }
 
 impl FixSpec {
@@ -128,6 +190,7 @@ impl FixSpec {
                 value,
             }],
             hazards: Vec::new(),
+            perms: Vec::new(),
         }
     }
 }

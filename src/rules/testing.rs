@@ -192,6 +192,8 @@ pub fn with_file(
                 gid,
                 size: 0,
                 mtime: 0,
+                dev: None,
+                ino: None,
             }),
             ..FileEvidence::default()
         },

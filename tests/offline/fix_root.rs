@@ -57,9 +57,14 @@ fn fix(root: &Path, args: &[&str]) -> (i32, String) {
 }
 
 fn statuses(root: &Path) -> BTreeMap<String, String> {
+    statuses_of(root, "seed")
+}
+
+/// `check --profile PROFILE --root ROOT`: rule -> status.
+fn statuses_of(root: &Path, profile: &str) -> BTreeMap<String, String> {
     let out = Command::cargo_bin("dockhard")
         .unwrap()
-        .args(["check", "--format", "json", "--root"])
+        .args(["check", "--format", "json", "--profile", profile, "--root"])
         .arg(root)
         .output()
         .unwrap();
@@ -679,4 +684,174 @@ fn upgrade_fix_removes_keys_the_new_engine_refuses() {
     );
     assert_eq!(check("28.5.2"), ("pass".to_string(), check("28.5.2").1));
     assert_eq!(check("20.10.24").0, "pass");
+}
+
+fn mode_owner(root: &Path, host: &str) -> (u32, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(root.join(host.trim_start_matches('/')))
+        .unwrap_or_else(|e| panic!("{host}: {e}"));
+    (m.mode() & 0o7777, m.uid(), m.gid())
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The debian fixture (in a temp dir) with daemon.json 0666 root:docker and
+/// the unit 0664 root:root.
+fn loose_modes_tree() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let r = root(
+        Some("debian"),
+        &[
+            ("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+            ("/etc/group", "root:x:0:\ndocker:x:998:\n"),
+        ],
+    );
+    let at = |p: &str| r.path().join(p.trim_start_matches('/'));
+    for (p, mode) in [
+        ("/etc/docker/daemon.json", 0o666),
+        ("/lib/systemd/system/docker.service", 0o664),
+    ] {
+        std::fs::set_permissions(at(p), std::fs::Permissions::from_mode(mode)).unwrap();
+        std::os::unix::fs::chown(at(p), Some(0), Some(0)).unwrap();
+    }
+    std::os::unix::fs::chown(at("/etc/docker/daemon.json"), Some(0), Some(998)).unwrap();
+    r
+}
+
+#[test]
+fn file_modes_are_fixed_in_place_and_rolled_back() {
+    if !is_root() {
+        eprintln!("skipped: chown in the tree needs root");
+        return;
+    }
+    let r = loose_modes_tree();
+    const JSON: &str = "/etc/docker/daemon.json";
+    const UNIT: &str = "/lib/systemd/system/docker.service";
+    let rules = [
+        "--rule",
+        "files.daemon-json",
+        "--rule",
+        "files.docker-service",
+    ];
+    let (code, dry) = fix(r.path(), &rules);
+    assert_eq!(code, 0, "{dry}");
+    insta::assert_snapshot!(dry, @r"
+    dockhard fix: the configuration on disk (next start), daemon.json /etc/docker/daemon.json
+      files.daemon-json     fail            in place: owner and mode, no restart
+          0666 root:docker -> 0644 root:root  /etc/docker/daemon.json (daemon.json)
+      files.docker-service  fail            in place: owner and mode, no restart
+          0664 root:root -> 0644 root:root  /lib/systemd/system/docker.service (unit)
+    files to write: 0; owners and modes to change: 2; dockerd action: none
+
+    dry run: nothing written (--apply to write)
+    ");
+    assert_eq!(mode_owner(r.path(), JSON), (0o666, 0, 998), "a dry run");
+    let before = statuses_of(r.path(), "cis");
+    assert_eq!(before["files.daemon-json"], "fail");
+    assert_eq!(before["files.docker-service"], "fail");
+    let mut apply = rules.to_vec();
+    apply.extend(["--apply", "--yes"]);
+    let (code, out) = fix(r.path(), &apply);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("done: owners and modes changed, nothing restarted"),
+        "{out}"
+    );
+    assert_eq!(mode_owner(r.path(), JSON), (0o644, 0, 0));
+    assert_eq!(mode_owner(r.path(), UNIT), (0o644, 0, 0));
+    let after = statuses_of(r.path(), "cis");
+    assert_eq!(after["files.daemon-json"], "pass");
+    assert_eq!(after["files.docker-service"], "pass");
+    // The change set records the old values.
+    let backups = r.path().join("var/lib/dockhard/backups");
+    let set = dockhard::fix::apply::latest_backup(&backups)
+        .unwrap()
+        .unwrap();
+    let recorded: Vec<(String, u32, u32, u32)> = set
+        .manifest
+        .perms
+        .iter()
+        .map(|p| {
+            let host = p.path.strip_prefix(r.path()).unwrap().display().to_string();
+            (host, p.old_mode, p.old_uid, p.old_gid)
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("etc/docker/daemon.json".to_string(), 0o666, 0, 998),
+            ("lib/systemd/system/docker.service".to_string(), 0o664, 0, 0),
+        ]
+    );
+    let (code, again) = fix(r.path(), &apply);
+    assert_eq!(code, 0, "{again}");
+    assert!(again.contains("nothing to do"), "{again}");
+    assert!(!again.contains("backup:"), "{again}");
+    let (code, out) = fix(r.path(), &["--rollback"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("owners and modes restored (no restart needed)"),
+        "{out}"
+    );
+    assert_eq!(mode_owner(r.path(), JSON), (0o666, 0, 998));
+    assert_eq!(mode_owner(r.path(), UNIT), (0o664, 0, 0));
+}
+
+#[test]
+fn a_symbolic_link_is_not_followed_by_the_mode_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = root(Some("debian"), &[]);
+    let json = r.path().join("etc/docker/daemon.json");
+    let real = r.path().join("etc/docker/real.json");
+    std::fs::rename(&json, &real).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::os::unix::fs::symlink("real.json", &json).unwrap();
+    let (code, out) = fix(
+        r.path(),
+        &["--rule", "files.daemon-json", "--apply", "--yes"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("skipped: /etc/docker/daemon.json (daemon.json) is a symbolic link to real.json: dockhard never follows links"),
+        "{out}"
+    );
+    assert!(!out.contains("backup:"), "{out}");
+    assert_eq!(mode_owner(r.path(), "/etc/docker/real.json").0, 0o666);
+}
+
+#[test]
+fn a_daemon_json_edit_and_its_mode_fix_roll_back_together() {
+    if !is_root() {
+        eprintln!("skipped: chown in the tree needs root");
+        return;
+    }
+    let r = loose_modes_tree();
+    const JSON: &str = "/etc/docker/daemon.json";
+    let orig = read(r.path(), JSON);
+    let (code, out) = fix(
+        r.path(),
+        &[
+            "--rule",
+            "daemon.icc",
+            "--rule",
+            "files.daemon-json",
+            "--apply",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0666 root:docker -> 0644 root:root"), "{out}");
+    assert!(read(r.path(), JSON).is_some_and(|t| t.contains("\"icc\": false")));
+    assert_eq!(
+        mode_owner(r.path(), JSON),
+        (0o644, 0, 0),
+        "the write keeps the new mode"
+    );
+    let (code, out) = fix(r.path(), &["--rollback"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(read(r.path(), JSON), orig);
+    assert_eq!(mode_owner(r.path(), JSON), (0o666, 0, 998));
 }

@@ -314,3 +314,129 @@ fn temporaries_of_dead_writers_are_removed() {
     assert_eq!(entries(d.path()), want);
     assert_eq!(read(&p), "[Service]\n");
 }
+
+fn perm_entry(p: &Path, old: (u32, u32, u32), new: (u32, u32, u32)) -> PermEntry {
+    PermEntry {
+        path: p.to_path_buf(),
+        dev: None,
+        ino: None,
+        old_mode: old.0,
+        old_uid: old.1,
+        old_gid: old.2,
+        new_mode: new.0,
+        new_uid: new.1,
+        new_gid: new.2,
+    }
+}
+
+#[test]
+fn owner_and_mode_are_changed_recorded_and_restored() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let a = d.path().join("daemon.json");
+    let b = d.path().join("docker.service");
+    write(&a, "{}\n", 0o666);
+    write(&b, "[Service]\n", 0o664);
+    let (ma, mb) = (meta(&a), meta(&b));
+    let ea = perm_entry(&a, ma, (0o644, ma.1, ma.2));
+    let eb = perm_entry(&b, mb, (0o644, mb.1, mb.2));
+    let held: Vec<HeldPerm> = [&ea, &eb]
+        .iter()
+        .map(|e| perm_open(e).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert!(
+        held.iter()
+            .all(|h| h.entry.dev.is_some() && h.entry.ino.is_some())
+    );
+    let root = d.path().join("backups");
+    let entries: Vec<PermEntry> = held.iter().map(|h| h.entry.clone()).collect();
+    let set = backup_with(&[], &entries, &root).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read_manifest(&set.dir).ok().map(|m| m.perms), Some(entries));
+    // Killed between the two changes: only the first is made.
+    held[0].apply().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(meta(&a).0, 0o644);
+    assert_eq!(meta(&b).0, 0o664);
+    let restored = restore(&set.dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(restored, std::slice::from_ref(&a));
+    assert_eq!((meta(&a), meta(&b)), (ma, mb));
+    // Both made, both restored.
+    for h in &held {
+        h.apply().unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!((meta(&a).0, meta(&b).0), (0o644, 0o644));
+    restore(&set.dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((meta(&a), meta(&b)), (ma, mb));
+}
+
+#[test]
+fn a_file_changed_or_replaced_since_the_plan_is_refused() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let a = d.path().join("daemon.json");
+    write(&a, "{}\n", 0o666);
+    let m = meta(&a);
+    let md = fs::symlink_metadata(&a).unwrap_or_else(|e| panic!("{e}"));
+    let mut e = perm_entry(&a, m, (0o644, m.1, m.2));
+    e.dev = Some(md.dev());
+    e.ino = Some(md.ino());
+    // Its mode changed since.
+    fs::set_permissions(&a, fs::Permissions::from_mode(0o660)).unwrap_or_else(|e| panic!("{e}"));
+    let err = perm_open(&e).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("changed since it was read (0660"), "{err}");
+    assert!(err.contains(&a.display().to_string()), "{err}");
+    // Replaced by another file with the same mode and owner (renamed over
+    // it while the old one exists: another inode for sure).
+    fs::set_permissions(&a, fs::Permissions::from_mode(0o666)).unwrap_or_else(|e| panic!("{e}"));
+    let other = d.path().join("other.json");
+    write(&other, "{}\n", 0o666);
+    fs::rename(&other, &a).unwrap_or_else(|e| panic!("{e}"));
+    let err = perm_open(&e).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("replaced since it was read"), "{err}");
+    assert_eq!(meta(&a).0, 0o666, "nothing changed");
+}
+
+#[test]
+fn a_symbolic_link_is_never_followed_for_a_mode_change() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let real = d.path().join("real.json");
+    write(&real, "{}\n", 0o666);
+    let link = d.path().join("daemon.json");
+    symlink(&real, &link).unwrap_or_else(|e| panic!("{e}"));
+    let m = meta(&real);
+    let err = perm_open(&perm_entry(&link, m, (0o644, m.1, m.2)))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("symbolic link"), "{err}");
+    // A link in a parent directory too.
+    let sub = d.path().join("sub");
+    fs::create_dir(&sub).unwrap_or_else(|e| panic!("{e}"));
+    write(&sub.join("f"), "", 0o666);
+    let via = d.path().join("via");
+    symlink(&sub, &via).unwrap_or_else(|e| panic!("{e}"));
+    let m = meta(&sub.join("f"));
+    let err = perm_open(&perm_entry(&via.join("f"), m, (0o644, m.1, m.2)))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(meta(&real).0, 0o666);
+    assert_eq!(meta(&sub.join("f")).0, 0o666);
+}
+
+#[test]
+fn restore_refuses_a_file_replaced_after_the_change() {
+    let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let a = d.path().join("daemon.json");
+    write(&a, "{}\n", 0o666);
+    let m = meta(&a);
+    let h = perm_open(&perm_entry(&a, m, (0o644, m.1, m.2))).unwrap_or_else(|e| panic!("{e}"));
+    let set = backup_with(&[], std::slice::from_ref(&h.entry), &d.path().join("b"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.apply().unwrap_or_else(|e| panic!("{e}"));
+    drop(h);
+    let other = d.path().join("other.json");
+    write(&other, "{\"other\": 1}\n", 0o644);
+    fs::rename(&other, &a).unwrap_or_else(|e| panic!("{e}"));
+    let err = restore(&set.dir).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("replaced since dockhard changed it"), "{err}");
+    assert_eq!(meta(&a).0, 0o644);
+}

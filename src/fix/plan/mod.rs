@@ -15,10 +15,11 @@
 
 use crate::model::daemon::{self, DaemonModel, View};
 use crate::model::{ProblemLevel, Want};
-use crate::rules::remedy::{Change, FixCx, FixInputs, FixSpec, Hazard};
+use crate::rules::remedy::{Change, FixCx, FixInputs, FixSpec, Hazard, PermChange};
 use crate::rules::{RULES, Rule, Status};
 use crate::snapshot::{DirEvidence, FileEvidence, FileKind, FileMeta, Snapshot};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 mod order;
 mod place;
@@ -90,6 +91,8 @@ pub struct Entry {
     pub message: String,
     /// Planned changes (empty when nothing to do or skipped).
     pub changes: Vec<Placed>,
+    /// Owner and mode changes, in place (the file rules).
+    pub perms: Vec<PermChange>,
     /// Why the rule is not fixed (`needs --authz-plugin NAME`), if so.
     pub skipped: Option<String>,
     pub hazards: Vec<Hazard>,
@@ -116,6 +119,13 @@ pub struct Plan {
     pub config_file: Option<String>,
     pub entries: Vec<Entry>,
     pub writes: Vec<FileWrite>,
+    /// Owner and mode changes of every entry, made before the writes (a
+    /// write keeps the owner and mode of the file it replaces).
+    pub perms: Vec<PermChange>,
+    /// Names of the users and groups of `perms` (from the snapshot's
+    /// /etc/passwd and /etc/group; ids without a name are shown as numbers).
+    pub users: BTreeMap<u32, String>,
+    pub groups: BTreeMap<u32, String>,
     pub action: Action,
     /// Why the plan must not be applied (blocking hazards without --force,
     /// failed validation). Empty: it can be applied.
@@ -128,7 +138,11 @@ impl Plan {
     pub fn fixed_rules(&self) -> Vec<&'static str> {
         self.entries
             .iter()
-            .filter(|e| e.skipped.is_none() && e.before != Status::Pass && e.needs != Action::None)
+            .filter(|e| {
+                e.skipped.is_none()
+                    && e.before != Status::Pass
+                    && (e.needs != Action::None || !e.perms.is_empty())
+            })
             .map(|e| e.rule)
             .collect()
     }
@@ -146,7 +160,7 @@ impl Plan {
 
     /// Nothing to write and nothing to restart.
     pub fn is_noop(&self) -> bool {
-        self.writes.is_empty() && self.action == Action::None
+        self.writes.is_empty() && self.perms.is_empty() && self.action == Action::None
     }
 }
 
@@ -154,6 +168,9 @@ impl Plan {
 pub fn wanted(inputs: &FixInputs) -> Vec<Want> {
     let mut out = vec![
         Want::Meta("/dev/log".into()),
+        // Owners by name in the plan of the file rules.
+        Want::File(crate::model::host::PASSWD.into()),
+        Want::File(crate::model::files::ETC_GROUP.into()),
         Want::File("/etc/subuid".into()),
         Want::File("/etc/subgid".into()),
     ];
@@ -194,6 +211,9 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
         config_file: None,
         entries: Vec::new(),
         writes: Vec::new(),
+        perms: Vec::new(),
+        users: BTreeMap::new(),
+        groups: BTreeMap::new(),
         action: Action::None,
         refusals: Vec::new(),
         notes: Vec::new(),
@@ -239,6 +259,7 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
             before,
             message,
             changes: Vec::new(),
+            perms: Vec::new(),
             skipped: None,
             hazards: Vec::new(),
             needs: Action::None,
@@ -252,6 +273,7 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
             snap,
             daemon: m,
             next: &next,
+            view: primary,
             inputs: &opts.inputs,
         }) {
             Ok(s) => s,
@@ -262,12 +284,24 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
             }
         };
         entry.hazards = spec.hazards.clone();
-        match work.place_all(&spec) {
-            Ok(placed) => {
-                entry.needs = needs_of(m, &placed, &spec);
-                entry.changes = placed;
+        if spec.changes.is_empty() && !spec.perms.is_empty() {
+            // In place: nothing for dockerd to do. A file two rules name
+            // is changed once, with the bits both remove.
+            for c in &spec.perms {
+                match plan.perms.iter_mut().find(|p| p.path == c.path) {
+                    Some(p) => p.new_mode &= c.new_mode,
+                    None => plan.perms.push(c.clone()),
+                }
             }
-            Err(why) => entry.skipped = Some(why),
+            entry.perms = spec.perms.clone();
+        } else {
+            match work.place_all(&spec) {
+                Ok(placed) => {
+                    entry.needs = needs_of(m, &placed, &spec);
+                    entry.changes = placed;
+                }
+                Err(why) => entry.skipped = Some(why),
+            }
         }
         if entry.skipped.is_none() && !opts.force {
             for h in entry.hazards.iter().filter(|h| h.blocking) {
@@ -280,6 +314,7 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
         plan.entries.push(entry);
     }
     plan.writes = crash_safe_order(snap, index, work.writes());
+    (plan.users, plan.groups) = owner_names(snap, &plan.perms);
     plan.action = plan
         .entries
         .iter()
@@ -330,7 +365,7 @@ fn validate(snap: &Snapshot, index: usize, m: &DaemonModel, plan: &mut Plan) {
     if fixed.is_empty() {
         return;
     }
-    let after = with_writes(snap, &plan.writes);
+    let after = with_perms(&with_writes(snap, &plan.writes), &plan.perms);
     let models = daemon::build_configs(&after);
     let Some(m2) = models.get(index) else {
         plan.refusals
@@ -399,6 +434,63 @@ fn validate(snap: &Snapshot, index: usize, m: &DaemonModel, plan: &mut Plan) {
     }
 }
 
+/// The names of the users and groups of `perms`, from the snapshot's
+/// /etc/passwd and /etc/group.
+fn owner_names(
+    snap: &Snapshot,
+    perms: &[PermChange],
+) -> (BTreeMap<u32, String>, BTreeMap<u32, String>) {
+    let passwd = snap.text(crate::model::host::PASSWD).unwrap_or("");
+    let group = snap.text(crate::model::files::ETC_GROUP).unwrap_or("");
+    let mut users = BTreeMap::new();
+    let mut groups = BTreeMap::new();
+    for c in perms {
+        for u in [c.old_uid, c.new_uid] {
+            if let Some(n) = passwd_name(passwd, u) {
+                users.insert(u, n);
+            }
+        }
+        for g in [c.old_gid, c.new_gid] {
+            if let Some(n) = crate::model::files::group_name(group, g) {
+                groups.insert(g, n);
+            }
+        }
+    }
+    (users, groups)
+}
+
+/// The name of uid `uid` in /etc/passwd text.
+fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        f.next()?;
+        (f.next()?.trim().parse::<u32>().ok()? == uid && !name.is_empty()).then(|| name.to_string())
+    })
+}
+
+impl Plan {
+    /// `0664 root:root -> 0644 root:root` for one owner and mode change.
+    pub fn describe_perm(&self, c: &PermChange) -> String {
+        c.describe(&|u| self.users.get(&u).cloned(), &|g| {
+            self.groups.get(&g).cloned()
+        })
+    }
+}
+
+/// A copy of the snapshot with the owner and mode changes made.
+pub fn with_perms(snap: &Snapshot, perms: &[PermChange]) -> Snapshot {
+    let mut s = snap.clone();
+    for c in perms {
+        if let Some(m) = s.files.get_mut(&c.path).and_then(|f| f.meta.as_mut()) {
+            m.mode = c.new_mode;
+            m.uid = c.new_uid;
+            m.gid = c.new_gid;
+        }
+    }
+    s
+}
+
 /// A copy of the snapshot with the planned files in place (new files are
 /// added to their directory's listing).
 pub fn with_writes(snap: &Snapshot, writes: &[FileWrite]) -> Snapshot {
@@ -416,6 +508,8 @@ pub fn with_writes(snap: &Snapshot, writes: &[FileWrite]) -> Snapshot {
                 gid: 0,
                 size: 0,
                 mtime: snap.collected_unix.unwrap_or(0),
+                dev: None,
+                ino: None,
             })
         };
         s.files.insert(

@@ -120,3 +120,204 @@ fn permutations_start_with_the_identity() {
     );
     assert_eq!(permutations(4).len(), 24);
 }
+
+/// A Debian-like root with daemon.json 0666 root:docker and the unit 0664.
+fn loose_modes() -> (tempfile::TempDir, Snapshot) {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, _) = root_snapshot(&[
+        (UNIT, "[Service]\nExecStart=/usr/bin/dockerd -H fd://\n"),
+        (JSON, "{\n  \"debug\": false\n}\n"),
+        ("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+        ("/etc/group", "root:x:0:\ndocker:x:998:\n"),
+    ]);
+    let at = |p: &str| d.path().join(p.trim_start_matches('/'));
+    for (p, mode) in [(UNIT, 0o664), (JSON, 0o666)] {
+        std::fs::set_permissions(at(p), std::fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Only root can give a file away; otherwise the group stays ours.
+    let _ = std::os::unix::fs::chown(at(JSON), Some(0), Some(998));
+    let snap = crate::collect::collect(&CollectOptions {
+        target: Target::Root(d.path().to_path_buf()),
+        host: None,
+        timeout: Duration::from_millis(200),
+        unit: None,
+        objects: false,
+        progress: false,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    (d, snap)
+}
+
+#[test]
+fn file_modes_are_changed_in_place_with_no_restart() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // the owners of the tree are those of the test user
+    }
+    let (_d, snap) = loose_modes();
+    let p = plan_for(
+        &snap,
+        Method::Auto,
+        &["files.daemon-json", "files.docker-service"],
+    );
+    assert!(p.refusals.is_empty(), "{:?}", p.refusals);
+    assert!(p.writes.is_empty());
+    assert_eq!(p.action, Action::None);
+    assert_eq!(p.perms.len(), 2);
+    assert_eq!(
+        p.fixed_rules(),
+        ["files.daemon-json", "files.docker-service"]
+    );
+    assert!(!p.is_noop());
+    let json = p.perms.iter().find(|c| c.path == JSON);
+    assert!(json.is_some_and(|c| c.dev.is_some() && c.ino.is_some()));
+    insta::assert_snapshot!(crate::fix::run::render_plan(&p), @r"
+    dockhard fix: the configuration on disk (next start), daemon.json /etc/docker/daemon.json
+      files.daemon-json     fail            in place: owner and mode, no restart
+          0666 root:docker -> 0644 root:root  /etc/docker/daemon.json (daemon.json)
+      files.docker-service  fail            in place: owner and mode, no restart
+          0664 root:root -> 0644 root:root  /lib/systemd/system/docker.service (unit)
+    files to write: 0; owners and modes to change: 2; dockerd action: none
+    ");
+    // The validation ran on the snapshot with the changes made.
+    let after = with_perms(&snap, &p.perms);
+    let m = after.file(JSON).and_then(|f| f.meta.clone());
+    assert_eq!(m.map(|m| (m.mode, m.uid, m.gid)), Some((0o644, 0, 0)));
+}
+
+#[test]
+fn a_symbolic_link_is_skipped_naming_it() {
+    let (d, _) = root_snapshot(&[
+        (UNIT, "[Service]\nExecStart=/usr/bin/dockerd -H fd://\n"),
+        ("/srv/real.json", "{}\n"),
+    ]);
+    std::fs::create_dir_all(d.path().join("etc/docker")).unwrap_or_else(|e| panic!("{e}"));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let real = d.path().join("srv/real.json");
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o666))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::os::unix::fs::symlink(
+        "../../srv/real.json",
+        d.path().join("etc/docker/daemon.json"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let snap = crate::collect::collect(&CollectOptions {
+        target: Target::Root(d.path().to_path_buf()),
+        host: None,
+        timeout: Duration::from_millis(200),
+        unit: None,
+        objects: false,
+        progress: false,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let p = plan_for(&snap, Method::Auto, &["files.daemon-json"]);
+    assert!(p.perms.is_empty());
+    let e = p.entries.first();
+    assert_eq!(e.map(|e| e.before), Some(Status::Fail));
+    let why = e.and_then(|e| e.skipped.clone()).unwrap_or_default();
+    assert!(
+        why.contains("is a symbolic link to ../../srv/real.json: dockhard never follows links"),
+        "{why}"
+    );
+    assert!(p.is_noop());
+}
+
+#[test]
+fn a_daemon_json_edit_and_its_mode_in_one_plan() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let (_d, snap) = loose_modes();
+    let p = plan_for(&snap, Method::Auto, &["daemon.icc", "files.daemon-json"]);
+    assert!(p.refusals.is_empty(), "{:?}", p.refusals);
+    assert_eq!(p.writes.len(), 1);
+    assert_eq!(p.perms.len(), 1);
+    // Offline: the edit takes effect at the next start.
+    assert_eq!(p.fixed_rules(), ["daemon.icc", "files.daemon-json"]);
+}
+
+#[test]
+fn the_api_socket_goes_to_the_docker_group_with_warnings() {
+    use crate::rules::testing::{snapshot, with_file, with_text};
+    use crate::snapshot::FileKind;
+    let mut s = snapshot(serde_json::json!({}), &[], &[]);
+    s.daemons[0].unix_listeners = vec!["/var/run/docker.sock".into()];
+    with_text(
+        &mut s,
+        "/etc/group",
+        "root:x:0:\ndocker:x:998:\n",
+        0o644,
+        0,
+        0,
+    );
+    with_text(
+        &mut s,
+        "/etc/passwd",
+        "root:x:0:0::/root:/bin/sh\n",
+        0o644,
+        0,
+        0,
+    );
+    with_file(
+        &mut s,
+        "/var/run/docker.sock",
+        FileKind::Socket,
+        0o666,
+        0,
+        5,
+    );
+    let p = plan_for(&s, Method::Auto, &["files.engine-socket"]);
+    assert!(p.refusals.is_empty(), "{:?}", p.refusals);
+    assert_eq!(p.action, Action::None, "no restart for a mode change");
+    let text = crate::fix::run::render_plan(&p);
+    assert!(
+        text.contains("0666 root:5 -> 0660 root:docker  /var/run/docker.sock (socket)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "warning: /var/run/docker.sock (socket): members of group 5 lose access to it"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("users outside its owner and group lose access to it"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_file_two_rules_name_is_changed_once_with_both_masks() {
+    use crate::rules::testing::{snapshot, with_argv, with_file};
+    use crate::snapshot::FileKind;
+    // One file as TLS CA and certificate (0444 and 0444), and key (0400).
+    let mut s = snapshot(serde_json::json!({}), &[], &[]);
+    let f = "/etc/docker/tls/all.pem";
+    with_argv(
+        &mut s,
+        &[
+            "dockerd",
+            "-H",
+            "tcp://0.0.0.0:2376",
+            "--tlsverify",
+            "--tlscacert",
+            f,
+            "--tlscert",
+            f,
+            "--tlskey",
+            f,
+        ],
+    );
+    s.daemons[0].tcp_listeners = vec![crate::snapshot::SocketAddrText {
+        addr: "0.0.0.0".into(),
+        port: 2376,
+    }];
+    with_file(&mut s, f, FileKind::File, 0o644, 0, 0);
+    let p = plan_for(&s, Method::Auto, &["files.tls-ca", "files.tls-key"]);
+    assert_eq!(p.perms.len(), 1, "{:?}", p.perms);
+    assert_eq!(p.perms.first().map(|c| c.new_mode), Some(0o400));
+}

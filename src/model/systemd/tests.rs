@@ -15,6 +15,8 @@ pub(crate) fn meta(kind: FileKind, size: u64) -> FileMeta {
         gid: 0,
         size,
         mtime: 0,
+        dev: None,
+        ino: None,
     }
 }
 

@@ -104,6 +104,7 @@ fn fix(cx: &crate::rules::remedy::FixCx<'_>) -> Result<crate::rules::remedy::Fix
             item: name.clone(),
         }],
         hazards: Vec::new(),
+        perms: Vec::new(),
     };
     let paths = plugin_paths(&name);
     if paths.is_empty() {

@@ -1,5 +1,6 @@
-use super::{Expect, Target, judge};
+use super::{Expect, Target, Targets};
 use crate::model::files::{CERTS_D, certs_d_tree};
+use crate::rules::remedy::{FixCx, FixSpec};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, Status};
 
 pub const RULE: Rule = Rule {
@@ -21,13 +22,13 @@ bits. `not_applicable` when certs.d does not exist or holds no file.",
 `chmod 0755` each directory (or stricter).",
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
 
-fn check(cx: &Ctx<'_>) -> Outcome {
+fn targets(cx: &Ctx<'_>) -> Targets {
     let tree = certs_d_tree(cx.snap);
     if let Some((dir, why)) = tree.unlisted.first() {
-        return Outcome::error(format!("{dir} {why}"));
+        return Err(Outcome::error(format!("{dir} {why}")));
     }
     let mut targets = vec![Target::new(CERTS_D, "directory", Expect::root(0o755))];
     for (path, dir) in &tree.entries {
@@ -37,7 +38,16 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             Target::new(path, "file", Expect::root(0o444))
         });
     }
-    let out = judge(cx, &targets, &format!("{CERTS_D} does not exist"));
+    Ok((targets, format!("{CERTS_D} does not exist")))
+}
+
+fn fix(cx: &FixCx<'_>) -> Result<FixSpec, String> {
+    super::fix_targets(cx, targets)
+}
+
+fn check(cx: &Ctx<'_>) -> Outcome {
+    let out = super::judged(cx, targets(cx));
+    let tree = certs_d_tree(cx.snap);
     if out.status == Status::Pass && tree.entries.iter().all(|(_, dir)| *dir) {
         // The directories are in order and there is no file to judge.
         return Outcome::not_applicable(format!("{CERTS_D} holds no file")).with_all(out.evidence);

@@ -1,6 +1,7 @@
-use super::{Expect, Target, judge};
+use super::{Expect, Target, Targets};
 use crate::model::config::keys;
 use crate::model::files::containerd_candidates;
+use crate::rules::remedy::{FixCx, FixSpec};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
 
 pub const RULE: Rule = Rule {
@@ -23,14 +24,11 @@ socket does not exist fails; with no daemon running and no socket yet, `not_appl
 set `[grpc] uid = 0`, `gid = 0` in /etc/containerd/config.toml.",
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
 
-fn check(cx: &Ctx<'_>) -> Outcome {
-    let cfg = match config(cx) {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
+fn targets(cx: &Ctx<'_>) -> Targets {
+    let cfg = config(cx)?;
     let candidates = containerd_candidates(cfg);
     let explicit = cfg.get(keys::CONTAINERD).is_some();
     let mut evidence = Vec::new();
@@ -41,21 +39,31 @@ fn check(cx: &Ctx<'_>) -> Outcome {
                 let t = Target::new(path, "containerd socket", Expect::daemon_owned(cx, 0o660))
                     .required()
                     .from(ev.clone());
-                return judge(cx, &[t], "");
+                return Ok((vec![t], String::new()));
             }
             None => {
-                return Outcome::error(format!("{path} (containerd socket) was not collected"))
-                    .with(ev.clone());
+                return Err(Outcome::error(format!(
+                    "{path} (containerd socket) was not collected"
+                ))
+                .with(ev.clone()));
             }
         }
     }
     let paths: Vec<&str> = candidates.iter().map(|(p, _)| p.as_str()).collect();
     let msg = format!("no containerd socket exists ({})", paths.join(", "));
-    if is_running(cx) {
+    Err(if is_running(cx) {
         Outcome::fail(format!("{msg}, yet the daemon runs")).with_all(evidence)
     } else {
         Outcome::not_applicable(format!("{msg}: it is created at start")).with_all(evidence)
-    }
+    })
+}
+
+fn check(cx: &Ctx<'_>) -> Outcome {
+    super::judged(cx, targets(cx))
+}
+
+fn fix(cx: &FixCx<'_>) -> Result<FixSpec, String> {
+    super::fix_targets(cx, targets)
 }
 
 #[cfg(test)]

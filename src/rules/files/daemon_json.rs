@@ -1,5 +1,6 @@
-use super::{Expect, Target, judge};
+use super::{Expect, Target, Targets};
 use crate::model::config::FileState;
+use crate::rules::remedy::{FixCx, FixSpec};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 pub const RULE: Rule = Rule {
@@ -21,26 +22,33 @@ then uses its defaults); a `--config-file` that does not exist fails (dockerd do
 verdict.",
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
 
-fn check(cx: &Ctx<'_>) -> Outcome {
+fn targets(cx: &Ctx<'_>) -> Targets {
     // A daemon.json dockerd would refuse still has an owner and a mode.
-    let cfg = match cx.view.config.as_ref() {
-        Ok(c) => c,
-        Err(e) => return Outcome::error(format!("the configuration could not be determined: {e}")),
-    };
+    let cfg =
+        cx.view.config.as_ref().map_err(|e| {
+            Outcome::error(format!("the configuration could not be determined: {e}"))
+        })?;
     let p = &cfg.config_path;
     let mut target = Target::new(&p.path, "daemon.json", Expect::daemon_owned(cx, 0o644))
         .from(p.evidence.clone());
     if cfg.file_state == FileState::AbsentExplicit {
         target = target.required();
     }
-    judge(
-        cx,
-        &[target],
-        &format!("{} does not exist: dockerd uses its defaults", p.path),
-    )
+    Ok((
+        vec![target],
+        format!("{} does not exist: dockerd uses its defaults", p.path),
+    ))
+}
+
+fn check(cx: &Ctx<'_>) -> Outcome {
+    super::judged(cx, targets(cx))
+}
+
+fn fix(cx: &FixCx<'_>) -> Result<FixSpec, String> {
+    super::fix_targets(cx, targets)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-use super::{Expect, Target, judge};
+use super::{Expect, Target, Targets};
+use crate::rules::remedy::{FixCx, FixSpec};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 pub const RULE: Rule = Rule {
@@ -21,18 +22,23 @@ unit is masked.",
 them) the unit file and each drop-in named in the verdict, then `systemctl daemon-reload`.",
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
 
-fn check(cx: &Ctx<'_>) -> Outcome {
+fn targets(cx: &Ctx<'_>) -> Targets {
     let Some(svc) = &cx.daemon.service else {
-        return Outcome::not_applicable("dockerd is not started by a systemd service");
+        return Err(Outcome::not_applicable(
+            "dockerd is not started by a systemd service",
+        ));
     };
     let Some(unit) = &svc.unit_path else {
-        return Outcome::not_applicable(format!("no {} unit file found", svc.name));
+        return Err(Outcome::not_applicable(format!(
+            "no {} unit file found",
+            svc.name
+        )));
     };
     if let Some(p) = svc.problems.iter().find(|p| p.evidence.detail == "masked") {
-        return Outcome::not_applicable(p.message.clone()).with(p.evidence.clone());
+        return Err(Outcome::not_applicable(p.message.clone()).with(p.evidence.clone()));
     }
     let expect = Expect::daemon_owned(cx, 0o644);
     let mut targets = vec![Target::new(unit, "unit", expect.clone()).required()];
@@ -41,7 +47,15 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             .iter()
             .map(|d| Target::new(d, "drop-in", expect.clone()).required()),
     );
-    judge(cx, &targets, "no unit file")
+    Ok((targets, "no unit file".into()))
+}
+
+fn check(cx: &Ctx<'_>) -> Outcome {
+    super::judged(cx, targets(cx))
+}
+
+fn fix(cx: &FixCx<'_>) -> Result<FixSpec, String> {
+    super::fix_targets(cx, targets)
 }
 
 #[cfg(test)]

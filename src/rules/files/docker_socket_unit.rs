@@ -1,4 +1,5 @@
-use super::{Expect, Target, judge};
+use super::{Expect, Target, Targets};
+use crate::rules::remedy::{FixCx, FixSpec};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 pub const RULE: Rule = Rule {
@@ -20,19 +21,27 @@ uid 0 and gid 0 and has no permission bit outside 0644 (compared as bits: 0622 f
 drop-in named in the verdict, then `systemctl daemon-reload`.",
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
 
-fn check(cx: &Ctx<'_>) -> Outcome {
+fn targets(cx: &Ctx<'_>) -> Targets {
     let Some(sock) = cx.daemon.service.as_ref().and_then(|s| s.socket.as_ref()) else {
-        return Outcome::not_applicable("the service has no socket unit");
+        return Err(Outcome::not_applicable("the service has no socket unit"));
     };
     let expect = Expect::daemon_owned(cx, 0o644);
     let targets: Vec<Target> = std::iter::once((&sock.unit_path, "socket unit"))
         .chain(sock.dropins.iter().map(|d| (d, "drop-in")))
         .map(|(p, role)| Target::new(p, role, expect.clone()).required())
         .collect();
-    judge(cx, &targets, "no socket unit")
+    Ok((targets, "no socket unit".into()))
+}
+
+fn check(cx: &Ctx<'_>) -> Outcome {
+    super::judged(cx, targets(cx))
+}
+
+fn fix(cx: &FixCx<'_>) -> Result<FixSpec, String> {
+    super::fix_targets(cx, targets)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-use super::{Expect, Target, judge, rootless_uid};
+use super::{Expect, Target, Targets, rootless_uid};
 use crate::model::config::{Effective, Listener, keys};
 use crate::model::files::{ETC_GROUP, configured_unix_sockets, group_gid};
 use crate::model::{Evidence, Source};
+use crate::rules::remedy::{FixCx, FixSpec};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity, config, is_running};
 
 pub const RULE: Rule = Rule {
@@ -30,14 +31,11 @@ socket of a running daemon that no longer exists fails.",
 `\"group\"` for sockets dockerd creates.",
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
 
-fn check(cx: &Ctx<'_>) -> Outcome {
-    let cfg = match config(cx) {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
+fn targets(cx: &Ctx<'_>) -> Targets {
+    let cfg = config(cx)?;
     let (sockets, running) = if is_running(cx) {
         let Some(d) = cx
             .snap
@@ -45,14 +43,14 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             .iter()
             .find(|d| Some(d.pid) == cx.daemon.pid)
         else {
-            return Outcome::error("the running daemon's evidence is missing");
+            return Err(Outcome::error("the running daemon's evidence is missing"));
         };
         if d.unix_listeners.is_empty() && !d.errors.is_empty() {
-            return Outcome::error(format!(
+            return Err(Outcome::error(format!(
                 "the sockets of pid {} could not be read: {}",
                 d.pid,
                 d.errors.join("; ")
-            ));
+            )));
         }
         let api = configured_unix_sockets(cfg, cx.daemon.service.as_ref());
         // `-H fd://` with no known socket unit: the sockets passed by
@@ -89,14 +87,13 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         )
     };
     if sockets.is_empty() {
-        return Outcome::not_applicable("the daemon serves the Engine API on no unix socket");
+        return Err(Outcome::not_applicable(
+            "the daemon serves the Engine API on no unix socket",
+        ));
     }
     let expect = match rootless_uid(cx) {
         Some(_) => Expect::daemon_owned(cx, 0o660),
-        None => match socket_group(cx, cfg, &sockets) {
-            Ok(e) => e,
-            Err(o) => return o,
-        },
+        None => socket_group(cx, cfg, &sockets)?,
     };
     let targets: Vec<Target> = sockets
         .into_iter()
@@ -105,11 +102,18 @@ fn check(cx: &Ctx<'_>) -> Outcome {
             if running { t.required() } else { t }
         })
         .collect();
-    judge(
-        cx,
-        &targets,
-        "no socket exists yet: dockerd creates it at start",
-    )
+    Ok((
+        targets,
+        "no socket exists yet: dockerd creates it at start".into(),
+    ))
+}
+
+fn check(cx: &Ctx<'_>) -> Outcome {
+    super::judged(cx, targets(cx))
+}
+
+fn fix(cx: &FixCx<'_>) -> Result<FixSpec, String> {
+    super::fix_targets(cx, targets)
 }
 
 /// `/var/run` is `/run` on every systemd host: one spelling.

@@ -1,5 +1,6 @@
-use super::optional_root_file;
+use super::{Targets, optional_root_file};
 use crate::model::files::ETC_DOCKER;
+use crate::rules::remedy::{FixCx, FixSpec};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 pub const RULE: Rule = Rule {
@@ -19,11 +20,19 @@ does not exist.",
         remediation: super::chown_chmod!("root:root", "0755", "/etc/docker"),
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
 
+fn targets(_cx: &Ctx<'_>) -> Targets {
+    optional_root_file(ETC_DOCKER, "directory", 0o755)
+}
+
 fn check(cx: &Ctx<'_>) -> Outcome {
-    optional_root_file(cx, ETC_DOCKER, "directory", 0o755)
+    super::judged(cx, targets(cx))
+}
+
+fn fix(cx: &FixCx<'_>) -> Result<FixSpec, String> {
+    super::fix_targets(cx, targets)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-use super::optional_root_file;
+use super::{Targets, optional_root_file};
 use crate::model::files::ETC_SYSCONFIG_DOCKER;
+use crate::rules::remedy::{FixCx, FixSpec};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 pub const RULE: Rule = Rule {
@@ -15,11 +16,19 @@ pub const RULE: Rule = Rule {
         remediation: super::chown_chmod!("root:root", "0644", "/etc/sysconfig/docker"),
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
 
+fn targets(_cx: &Ctx<'_>) -> Targets {
+    optional_root_file(ETC_SYSCONFIG_DOCKER, "environment file", 0o644)
+}
+
 fn check(cx: &Ctx<'_>) -> Outcome {
-    optional_root_file(cx, ETC_SYSCONFIG_DOCKER, "environment file", 0o644)
+    super::judged(cx, targets(cx))
+}
+
+fn fix(cx: &FixCx<'_>) -> Result<FixSpec, String> {
+    super::fix_targets(cx, targets)
 }
 
 #[cfg(test)]

@@ -7,9 +7,10 @@
 //! sticky bit). Owners are compared as numbers: root is uid 0 and gid 0.
 //! Every rule here builds a list of [`Target`]s and calls [`judge`].
 
+use super::remedy::{FixCx, FixSpec, Hazard, PermChange};
 use super::{Ctx, Outcome, Status};
 use crate::model::{Evidence, Source};
-use crate::snapshot::FileMeta;
+use crate::snapshot::{FileKind, FileMeta};
 
 pub mod certs_d;
 pub mod containerd_socket;
@@ -131,6 +132,151 @@ impl Target {
     }
 }
 
+/// The files a rule judges, with the message when none exists; or the
+/// verdict itself when there is no file to judge (TLS off, no unit).
+pub(crate) type Targets = Result<(Vec<Target>, String), Outcome>;
+
+/// The verdict of a rule that judges `targets`.
+pub(crate) fn judged(cx: &Ctx<'_>, targets: Targets) -> Outcome {
+    match targets {
+        Ok((t, none)) => judge(cx, &t, &none),
+        Err(o) => o,
+    }
+}
+
+/// The owner and mode change that makes `m` meet `e`, `None` when it does.
+/// The new mode is the old one without the bits outside the mask (bits are
+/// never added); a wrong owner or group becomes the first expected one
+/// (root, or the socket group), a right one is kept. Refused: symbolic
+/// links (chmod cannot change a link itself on Linux, and the file it
+/// points to is not the one named), files of other kinds than regular
+/// files, directories and sockets, and a wrong owner of a rootless
+/// daemon's file (root or its user: which one is for a person to say).
+pub(crate) fn perm_change(
+    path: &str,
+    role: &str,
+    m: &FileMeta,
+    e: &Expect,
+) -> Result<Option<PermChange>, String> {
+    if e.problems(m).is_empty() {
+        return Ok(None);
+    }
+    let name = format!("{path} ({role})");
+    match m.kind {
+        FileKind::File | FileKind::Dir | FileKind::Socket => {}
+        FileKind::Symlink => {
+            let to = m
+                .link_target
+                .as_deref()
+                .map(|t| format!(" to {t}"))
+                .unwrap_or_default();
+            return Err(format!(
+                "{name} is a symbolic link{to}: dockhard never follows links; change the owner and mode of the file it names by hand, or replace the link by the file"
+            ));
+        }
+        k => {
+            return Err(format!(
+                "{name} is a {k:?}, not a regular file, directory or socket: not changed"
+            ));
+        }
+    }
+    let old_mode = m.mode & 0o7777;
+    let new_uid = if e.uids.contains(&m.uid) {
+        m.uid
+    } else if e.gids.is_none() {
+        return Err(format!(
+            "{name} is owned by uid {}: a rootless daemon's file may belong to root or its user, chown it by hand",
+            m.uid
+        ));
+    } else {
+        *e.uids
+            .first()
+            .ok_or_else(|| format!("{name}: no owner is allowed"))?
+    };
+    let new_gid = match &e.gids {
+        Some(g) if !g.contains(&m.gid) => *g
+            .first()
+            .ok_or_else(|| format!("{name}: no group is allowed"))?,
+        _ => m.gid,
+    };
+    Ok(Some(PermChange {
+        path: path.to_string(),
+        role: role.to_string(),
+        kind: m.kind,
+        dev: m.dev,
+        ino: m.ino,
+        old_mode,
+        old_uid: m.uid,
+        old_gid: m.gid,
+        new_mode: old_mode & e.mode & 0o7777,
+        new_uid,
+        new_gid,
+    }))
+}
+
+/// The owner and mode changes that make `targets` pass, or why they
+/// cannot be made (a symbolic link, a file missing or not collected).
+pub(crate) fn perm_fix(cx: &Ctx<'_>, targets: &[Target]) -> Result<FixSpec, String> {
+    let mut spec = FixSpec::default();
+    for t in targets {
+        let name = format!("{} ({})", t.path, t.role);
+        let f = cx
+            .snap
+            .file(&t.path)
+            .ok_or_else(|| format!("{name} was not collected"))?;
+        if f.missing {
+            if t.required {
+                return Err(format!(
+                    "{name} does not exist: there is no owner or mode to change"
+                ));
+            }
+            continue;
+        }
+        let m = f.meta.as_ref().ok_or_else(|| {
+            format!(
+                "{name}: {}",
+                f.error.as_deref().unwrap_or("no metadata was collected")
+            )
+        })?;
+        if let Some(c) = perm_change(&t.path, &t.role, m, &t.expect)? {
+            if c.kind == FileKind::Socket {
+                if c.old_gid != c.new_gid {
+                    spec.hazards.push(Hazard::warning(format!(
+                        "{name}: members of group {} lose access to it",
+                        c.old_gid
+                    )));
+                }
+                if c.old_mode & 0o007 != 0 && c.new_mode & 0o007 == 0 {
+                    spec.hazards.push(Hazard::warning(format!(
+                        "{name}: users outside its owner and group lose access to it"
+                    )));
+                }
+            }
+            spec.perms.push(c);
+        }
+    }
+    if spec.perms.is_empty() {
+        return Err("no owner or mode to change".into());
+    }
+    Ok(spec)
+}
+
+/// The fix of a rule whose files are `targets`.
+pub(crate) fn fix_targets(
+    cx: &FixCx<'_>,
+    targets: fn(&Ctx<'_>) -> Targets,
+) -> Result<FixSpec, String> {
+    let ctx = Ctx {
+        snap: cx.snap,
+        daemon: cx.daemon,
+        view: cx.view,
+    };
+    match targets(&ctx) {
+        Ok((t, _)) => perm_fix(&ctx, &t),
+        Err(o) => Err(format!("no file to change: {}", o.message)),
+    }
+}
+
 /// `mode 0644, owner 0:0`
 pub(crate) fn meta_text(m: &FileMeta) -> String {
     format!("mode {:04o}, owner {}:{}", m.mode & 0o7777, m.uid, m.gid)
@@ -217,12 +363,11 @@ pub(crate) fn judge(cx: &Ctx<'_>, targets: &[Target], none: &str) -> Outcome {
 }
 
 /// A fixed path that is judged only when it exists.
-pub(crate) fn optional_root_file(cx: &Ctx<'_>, path: &str, role: &str, mode: u32) -> Outcome {
-    judge(
-        cx,
-        &[Target::new(path, role, Expect::root(mode))],
-        &format!("{path} does not exist"),
-    )
+pub(crate) fn optional_root_file(path: &str, role: &str, mode: u32) -> Targets {
+    Ok((
+        vec![Target::new(path, role, Expect::root(mode))],
+        format!("{path} does not exist"),
+    ))
 }
 
 /// Which TLS file of the effective configuration.
@@ -236,14 +381,11 @@ pub(crate) enum Tls {
 /// The TLS CA, certificate or key in effect: it must exist when TLS is on
 /// and the file is configured (flags, daemon.json or the DOCKER_CERT_PATH
 /// defaults); `not_applicable` when TLS is off or the file is not set.
-pub(crate) fn tls_file(cx: &Ctx<'_>, which: Tls, mode: u32) -> Outcome {
-    let cfg = match super::config(cx) {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
+pub(crate) fn tls_file(cx: &Ctx<'_>, which: Tls, mode: u32) -> Targets {
+    let cfg = super::config(cx)?;
     let tls = cfg.tls();
     if !tls.enabled {
-        return Outcome::not_applicable("TLS is not configured").with_all(tls.evidence);
+        return Err(Outcome::not_applicable("TLS is not configured").with_all(tls.evidence));
     }
     let (file, role, key) = match which {
         Tls::Ca => (&tls.ca, "TLS CA", "tlscacert"),
@@ -251,13 +393,15 @@ pub(crate) fn tls_file(cx: &Ctx<'_>, which: Tls, mode: u32) -> Outcome {
         Tls::Key => (&tls.key, "TLS key", "tlskey"),
     };
     let Some((path, ev)) = file else {
-        return Outcome::not_applicable(format!("TLS is on but no {key} is configured"))
-            .with_all(tls.evidence);
+        return Err(
+            Outcome::not_applicable(format!("TLS is on but no {key} is configured"))
+                .with_all(tls.evidence),
+        );
     };
     let target = Target::new(path, role, Expect::daemon_owned(cx, mode))
         .required()
         .from(ev.clone());
-    judge(cx, &[target], "")
+    Ok((vec![target], String::new()))
 }
 
 /// The `remediation` text shared by the rules of one file.
@@ -354,7 +498,99 @@ mod tests {
             gid,
             size: 0,
             mtime: 0,
+            dev: None,
+            ino: None,
         }
+    }
+
+    fn change(m: &FileMeta, e: &Expect) -> Result<Option<String>, String> {
+        perm_change("/etc/docker/daemon.json", "daemon.json", m, e).map(|c| {
+            c.map(|c| {
+                let n = |_: u32| None;
+                c.describe(&n, &n)
+            })
+        })
+    }
+
+    #[test]
+    fn the_new_mode_only_loses_the_bits_outside_the_mask() {
+        let e = Expect::root(0o644);
+        let got = |mode| change(&meta(mode, 0, 0), &e);
+        assert_eq!(got(0o666), Ok(Some("0666 0:0 -> 0644 0:0".into())));
+        assert_eq!(got(0o664), Ok(Some("0664 0:0 -> 0644 0:0".into())));
+        // Numerically below 0644, yet group-writable: 0622 -> 0600, never 0644.
+        assert_eq!(got(0o622), Ok(Some("0622 0:0 -> 0600 0:0".into())));
+        assert_eq!(got(0o4755), Ok(Some("4755 0:0 -> 0644 0:0".into())));
+        assert_eq!(got(0o777), Ok(Some("0777 0:0 -> 0644 0:0".into())));
+        // Already within the mask: nothing to do, nothing added.
+        assert_eq!(got(0o600), Ok(None));
+        assert_eq!(got(0o400), Ok(None));
+        assert_eq!(got(0o000), Ok(None));
+        let key = Expect::root(0o400);
+        assert_eq!(
+            change(&meta(0o640, 0, 0), &key),
+            Ok(Some("0640 0:0 -> 0400 0:0".into()))
+        );
+    }
+
+    #[test]
+    fn a_wrong_owner_becomes_the_expected_one_a_right_one_is_kept() {
+        let e = Expect::root(0o644);
+        // Mode right, owner wrong: the mode is kept as it is.
+        assert_eq!(
+            change(&meta(0o640, 1000, 0), &e),
+            Ok(Some("0640 1000:0 -> 0640 0:0".into()))
+        );
+        assert_eq!(
+            change(&meta(0o664, 0, 998), &e),
+            Ok(Some("0664 0:998 -> 0644 0:0".into()))
+        );
+        // The API socket: root:docker or root:root; another group becomes docker.
+        let sock = Expect {
+            mode: 0o660,
+            uids: vec![0],
+            gids: Some(vec![998, 0]),
+            owner: "root:docker (gid 998) or root:root".into(),
+        };
+        let mut m = meta(0o666, 0, 5);
+        m.kind = FileKind::Socket;
+        assert_eq!(change(&m, &sock), Ok(Some("0666 0:5 -> 0660 0:998".into())));
+        m.gid = 0;
+        assert_eq!(change(&m, &sock), Ok(Some("0666 0:0 -> 0660 0:0".into())));
+        // A rootless daemon's file: its mode is fixed, a wrong owner is not
+        // chosen by dockhard.
+        let rootless = Expect {
+            mode: 0o644,
+            uids: vec![0, 1000],
+            gids: None,
+            owner: "root or uid 1000 (rootless daemon)".into(),
+        };
+        assert_eq!(
+            change(&meta(0o664, 1000, 1000), &rootless),
+            Ok(Some("0664 1000:1000 -> 0644 1000:1000".into()))
+        );
+        let refused = change(&meta(0o644, 1001, 1001), &rootless).unwrap_err();
+        assert!(refused.contains("chown it by hand"), "{refused}");
+    }
+
+    #[test]
+    fn symbolic_links_and_other_kinds_are_refused() {
+        let e = Expect::root(0o644);
+        let mut m = meta(0o666, 0, 0);
+        m.kind = FileKind::Symlink;
+        m.target_kind = Some(FileKind::File);
+        m.link_target = Some("/srv/real.json".into());
+        assert_eq!(
+            change(&m, &e),
+            Err("/etc/docker/daemon.json (daemon.json) is a symbolic link to /srv/real.json: dockhard never follows links; change the owner and mode of the file it names by hand, or replace the link by the file".into())
+        );
+        m.kind = FileKind::Fifo;
+        let refused = change(&m, &e).unwrap_err();
+        assert!(refused.contains("not a regular file"), "{refused}");
+        // A link whose target passes needs nothing.
+        m.kind = FileKind::Symlink;
+        m.mode = 0o644;
+        assert_eq!(change(&m, &e), Ok(None));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-use super::{Tls, tls_file};
+use super::{Targets, Tls, tls_file};
+use crate::rules::remedy::{FixCx, FixSpec};
 use crate::rules::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
 
 pub const RULE: Rule = Rule {
@@ -14,11 +15,19 @@ pub const RULE: Rule = Rule {
         remediation: "`chown root:root` and `chmod 0444` the file named in the verdict.",
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
 
-fn check(cx: &Ctx<'_>) -> Outcome {
+fn targets(cx: &Ctx<'_>) -> Targets {
     tls_file(cx, Tls::Cert, 0o444)
+}
+
+fn check(cx: &Ctx<'_>) -> Outcome {
+    super::judged(cx, targets(cx))
+}
+
+fn fix(cx: &FixCx<'_>) -> Result<FixSpec, String> {
+    super::fix_targets(cx, targets)
 }
 
 #[cfg(test)]

@@ -93,6 +93,7 @@ use std::time::{Duration, Instant};
 use support::supervisor::{Supervised, exec_start};
 use support::{live, live_exclusive, loud};
 
+mod modes;
 mod refused;
 
 const DOCKHARD: &str = env!("CARGO_BIN_EXE_dockhard");
