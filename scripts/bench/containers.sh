@@ -3,6 +3,8 @@
 # 0, 50 and 200 running busybox-static containers (COUNTS). For each count it
 # times RUNS runs (10; the first discarded) and prints the median and p90 in
 # ms, the API calls dockhard made, and the cost per container.
+# DOCKHARD_BIN: the binary (default target/release/dockhard); DOCKHARD_BINS:
+# several, timed in turn.
 #
 # With DBS=/path/to/docker-bench-security (a checkout of
 # docker/docker-bench-security), its full run is timed once per count on the
@@ -18,6 +20,9 @@ TARGET_MS=${TARGET_MS:-300}
 
 # shellcheck source=scripts/bench/lib.sh
 source scripts/bench/lib.sh
+# DOCKHARD_BINS="A B ...": compare binaries (the first one is reported as
+# usual, each one's median and p90 before it).
+read -r -a BINS <<<"${DOCKHARD_BINS:-$BIN}"
 command -v docker >/dev/null || die "docker CLI not found"
 BUSYBOX=""
 for c in /bin/busybox /usr/bin/busybox; do [[ -x $c ]] && BUSYBOX=$c && break; done
@@ -41,20 +46,32 @@ for n in $COUNTS; do
     docker run -d --net none dockhard-bench:busybox sleep 36000 >/dev/null
     have=$((have + 1))
   done
-  times_us=()
+  # Each binary in turn within a run (DOCKHARD_BINS: interleaved, so that
+  # the load of a shared machine falls on all of them alike).
+  times_of=()
   for i in $(seq "$RUNS"); do
-    rc=0
-    t0=${EPOCHREALTIME/[.,]/}
-    "$BIN" check --pid "$pid" --profile all --format json >"$D/report.json" 2>"$D/stderr" || rc=$?
-    t1=${EPOCHREALTIME/[.,]/}
-    if ((rc != 0 && rc != 1)); then
-      cat "$D/stderr" >&2
-      die "dockhard exited $rc"
-    fi
-    ((i == 1)) && continue
-    times_us+=($((10#$t1 - 10#$t0)))
+    for b in "${!BINS[@]}"; do
+      rc=0
+      t0=${EPOCHREALTIME/[.,]/}
+      "${BINS[b]}" check --pid "$pid" --profile all --format json >"$D/report.json" 2>"$D/stderr" || rc=$?
+      t1=${EPOCHREALTIME/[.,]/}
+      if ((rc != 0 && rc != 1)); then
+        cat "$D/stderr" >&2
+        die "${BINS[b]} exited $rc"
+      fi
+      ((i == 1)) && continue
+      times_of[b]+=" $((10#$t1 - 10#$t0))"
+    done
   done
-  stats "${times_us[@]}"
+  if ((${#BINS[@]} > 1)); then
+    for b in "${!BINS[@]}"; do
+      # shellcheck disable=SC2086
+      stats ${times_of[b]}
+      echo "containers: $n  median: $(ms "$median") ms  p90: $(ms "$p90") ms  ${BINS[b]}"
+    done
+  fi
+  # shellcheck disable=SC2086
+  stats ${times_of[0]}
   results=$(grep -o '"rule":' "$D/report.json" | wc -l)
   line="containers: $n  median: $(ms "$median") ms  p90: $(ms "$p90") ms  results: $results"
   if [[ -n ${DBS:-} ]]; then

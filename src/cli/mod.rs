@@ -8,7 +8,7 @@ use crate::report::{self, Format, Report};
 use crate::rules::{self, Severity, Status};
 use crate::snapshot::Snapshot;
 use crate::tls_init;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -65,6 +65,20 @@ pub enum Command {
     Tls {
         #[command(subcommand)]
         command: TlsCommand,
+    },
+    /// Print the shell completion script for SHELL on standard output, e.g.
+    /// `dockhard completions bash > /usr/share/bash-completion/completions/dockhard`.
+    Completions {
+        /// The shell the script is for.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page dockhard(1) on standard output; with --dir, write
+    /// it and one page per command (dockhard-check.1, ...) into DIR.
+    Man {
+        /// Directory to write the man pages to (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -505,6 +519,45 @@ fn run(cli: Cli) -> Result<i32, String> {
         Command::Merge(a) => merge(a),
         Command::Watch(a) => watch(a),
         Command::Tls { command } => tls(command),
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "dockhard", &mut text);
+            write_stdout(&text)
+        }
+        Command::Man { dir } => man(dir.as_deref()),
+    }
+}
+
+/// `bytes` on standard output (a closed pipe is an error, not a panic).
+fn write_stdout(bytes: &[u8]) -> Result<i32, String> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|_| out.flush())
+        .map_err(|e| format!("standard output: {e}"))?;
+    Ok(EXIT_OK)
+}
+
+/// `dockhard man`: dockhard(1) on standard output, or with a directory
+/// every page (dockhard.1, dockhard-check.1, ..., dockhard-tls-init.1)
+/// written there.
+fn man(dir: Option<&Path>) -> Result<i32, String> {
+    // As clap_mangen::generate_to does: no page for `help`.
+    let cmd = Cli::command().disable_help_subcommand(true);
+    match dir {
+        None => {
+            let mut text = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut text)
+                .map_err(|e| format!("cannot render the man page: {e}"))?;
+            write_stdout(&text)
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            clap_mangen::generate_to(cmd, dir)
+                .map_err(|e| format!("cannot write the man pages to {}: {e}", dir.display()))?;
+            Ok(EXIT_OK)
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! of `deploy/ansible/tests/inventory.yml` (local connection, each auditing
 //! its own copy of a fixture host tree with --root): site.yml audits and
 //! merges, fix.yml fixes in a rolling change and audits again, a refused fix
-//! stops the rollout; and ansible-lint is clean.
+//! stops the rollout; watch.yml (`dockhard_install: package`: the .deb and
+//! dockhard-watch.service) in check mode; and ansible-lint is clean.
 
 use crate::pytools;
 use crate::trees;
@@ -228,6 +229,7 @@ fn ansible_lint_is_clean() {
             "--nocolor",
             "site.yml",
             "fix.yml",
+            "watch.yml",
             "roles/dockhard",
             "tests/inventory.yml",
         ])
@@ -243,4 +245,121 @@ fn ansible_lint_is_clean() {
     );
     assert!(o.status.success(), "ansible-lint:\n{out}");
     assert!(out.contains("0 failure(s), 0 warning(s)"), "{out}");
+}
+
+/// A stand-in for the .deb of scripts/package (built with dpkg-deb: the
+/// package name and version the role's default names).
+fn stub_deb(dir: &Path) -> std::path::PathBuf {
+    let version = env!("CARGO_PKG_VERSION");
+    let tree = dir.join("stub");
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(tree.join("usr/bin")).unwrap();
+    std::fs::write(
+        tree.join("DEBIAN/control"),
+        format!(
+            "Package: dockhard\nVersion: {version}-1\nArchitecture: amd64\n\
+             Maintainer: test <test@localhost>\nDescription: stand-in\n"
+        ),
+    )
+    .unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_dockhard"),
+        tree.join("usr/bin/dockhard"),
+    )
+    .unwrap();
+    let deb = dir.join(format!("dockhard_{version}-1_amd64.deb"));
+    let o = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(&tree)
+        .arg(&deb)
+        .output()
+        .expect("dpkg-deb");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    deb
+}
+
+/// watch.yml in check mode: the package is staged and apt would install it
+/// (dpkg --simulate: nothing is installed), the options file and the
+/// --textfile drop-in would be written; dockhard-watch.service is enabled
+/// and started by the last task (left out here: no systemd in the test,
+/// `dockhard_watch_enabled: false`; --list-tasks shows it).
+#[test]
+#[ignore = "needs ansible-core and root for apt's dpkg --simulate (scripts/test); scripts/test runs it"]
+fn watch_installs_the_package_in_check_mode() {
+    let t = pytools::tools(
+        "watch_installs_the_package_in_check_mode",
+        &["ansible-playbook"],
+    );
+    let dir = hosts();
+    let d = dir.path();
+    let defaults =
+        std::fs::read_to_string(repo().join("deploy/ansible/roles/dockhard/defaults/main.yml"))
+            .unwrap();
+    let name = stub_deb(d)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        defaults.contains(&format!("target/pkg/{name}\"")),
+        "dockhard_deb's default is not {name} (scripts/package's):\n{defaults}"
+    );
+    let vars = serde_json::json!({
+        "dockhard_deb": d.join(&name),
+        "dockhard_deb_remote_dir": d.join("cache"),
+        "dockhard_watch_env_file": d.join("default"),
+        "dockhard_watch_enabled": false,
+        "dockhard_watch_opts": "--profile cis",
+        "dockhard_watch_textfile": "/var/lib/prometheus/node-exporter/dockhard.prom",
+    });
+    let (ok, out) = playbook(
+        &t[0],
+        d,
+        "watch.yml",
+        &["--check", "--diff", "-e", &vars.to_string()],
+    );
+    assert!(ok, "watch.yml --check failed:\n{out}");
+    let task = |name: &str| -> String {
+        let start = out
+            .find(&format!("TASK [dockhard : {name}]"))
+            .unwrap_or_else(|| panic!("no task {name}:\n{out}"));
+        let rest = &out[start + 1..];
+        rest[..rest
+            .find("TASK [")
+            .or(rest.find("PLAY RECAP"))
+            .unwrap_or(rest.len())]
+            .to_string()
+    };
+    let install = task("Install the package");
+    for (host, _) in TREES {
+        assert!(
+            install.contains(&format!("changed: [{host}]")),
+            "{host}: {install}"
+        );
+    }
+    assert!(task("Copy the binary").contains("skipping"), "{out}");
+    assert!(
+        task("Set the options of dockhard watch").contains(
+            "DOCKHARD_WATCH_OPTS='--profile cis --textfile /var/lib/prometheus/node-exporter/dockhard.prom'"
+        ),
+        "{out}"
+    );
+    assert!(
+        task("Write the drop-in").contains("ReadWritePaths=/var/lib/prometheus/node-exporter"),
+        "{out}"
+    );
+    assert!(
+        task("Enable and start dockhard-watch.service").contains("skipping: [host1]"),
+        "{out}"
+    );
+    // Staged for apt, nothing else written.
+    assert!(d.join("cache").join(&name).is_file());
+    assert!(!d.join("default").exists());
+
+    let (ok, out) = playbook(&t[0], d, "watch.yml", &["--list-tasks"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("dockhard : Enable and start dockhard-watch.service"),
+        "{out}"
+    );
 }

@@ -19,6 +19,7 @@ mod fuzz_corpus;
 mod hostile;
 mod kubernetes;
 mod monitoring;
+mod packaging;
 mod policy;
 mod report_formats;
 mod report_html;

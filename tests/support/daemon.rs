@@ -256,7 +256,7 @@ impl Daemon {
 
     /// The dockhard binary under test, in this daemon's namespace.
     pub fn dockhard(&self) -> Command {
-        self.command(env!("CARGO_BIN_EXE_dockhard"))
+        self.command(dockhard_bin())
     }
 
     /// `unix://D/docker.sock`

@@ -10,10 +10,23 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The dockhard binary the live tests run: `DOCKHARD_BIN` when set
+/// (scripts/test runs the live seed suite a second time with the static
+/// musl build of scripts/package), else the one cargo built for the tests.
+/// A `DOCKHARD_BIN` that is not a file fails the test.
+pub fn dockhard_bin() -> std::path::PathBuf {
+    match std::env::var_os("DOCKHARD_BIN") {
+        Some(p) if !p.is_empty() => {
+            let p = std::path::PathBuf::from(p);
+            assert!(p.is_file(), "DOCKHARD_BIN={}: no such file", p.display());
+            p
+        }
+        _ => std::path::PathBuf::from(env!("CARGO_BIN_EXE_dockhard")),
+    }
+}
+
 pub fn dockhard(args: &[&str]) -> Run {
-    let cmd = assert_cmd::Command::cargo_bin("dockhard")
-        .unwrap_or_else(|e| panic!("the dockhard binary is not built: {e}"));
-    run_dockhard(cmd, args)
+    run_dockhard(assert_cmd::Command::new(dockhard_bin()), args)
 }
 
 /// dockhard in `d`'s network namespace (where its TCP listeners are).

@@ -415,7 +415,7 @@ impl Supervised {
     /// Run the dockhard binary in the daemon's network namespace; (exit
     /// code, stdout and stderr).
     pub fn dockhard(&self, args: &[&str]) -> (i32, String) {
-        run_output(self.command(env!("CARGO_BIN_EXE_dockhard")).args(args))
+        run_output(self.command(super::dockhard_bin()).args(args))
     }
 }
 
@@ -443,7 +443,7 @@ impl Drop for Supervised {
 /// Run the dockhard binary in the test's own namespace (for what needs no
 /// daemon: `tls init`); (exit code, stdout and stderr).
 pub fn run_dockhard(args: &[&str]) -> (i32, String) {
-    run_output(Command::new(env!("CARGO_BIN_EXE_dockhard")).args(args))
+    run_output(Command::new(super::dockhard_bin()).args(args))
 }
 
 /// Run `cmd` (standard input closed); (exit code, stdout and stderr).
