@@ -4,9 +4,11 @@
 //! else (no JSON decoding, no /proc, no files): `/version`, then the
 //! container list, then `/info`, the bridge network and one inspect per
 //! container. Prints the median wall time of RUNS rounds (the first
-//! discarded) in microseconds.
+//! discarded) in microseconds. CONNECTIONS (default: the audit's, 4) is
+//! how many calls are made at once; 1 is a plain client's floor (one call
+//! after the other, as `curl` or `docker inspect` in a loop).
 //!
-//! `cargo run --release --example api_floor -- /path/docker.sock [RUNS]`
+//! `cargo run --release --example api_floor -- /path/docker.sock [RUNS [CONNECTIONS]]`
 
 use dockhard::collect::api::WORKERS;
 use dockhard::collect::http::{self, Endpoint};
@@ -21,6 +23,11 @@ fn main() {
         std::process::exit(2);
     };
     let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(10);
+    let connections: usize = args
+        .next()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(WORKERS)
+        .clamp(1, 64);
     let ep = Endpoint::Unix(sock.into());
     let t = Duration::from_secs(10);
     let get = |p: &str| match http::get(&ep, p, t) {
@@ -47,7 +54,7 @@ fn main() {
         let next = AtomicUsize::new(0);
         let bytes = Mutex::new(0usize);
         std::thread::scope(|s| {
-            for _ in 0..WORKERS {
+            for _ in 0..connections {
                 s.spawn(|| {
                     while let Some(p) = paths.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let n = get(p).len();
