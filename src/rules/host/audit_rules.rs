@@ -356,4 +356,19 @@ mod tests {
         assert!(got.contains("process auditctl -l: 1.1.3 the dockerd binary: /usr/sbin/dockerd is watched by /usr/sbin/dockerd (rule 1)"), "{got}");
         assert!(!got.contains("/usr/sbin/dockerd: no audit watch"), "{got}");
     }
+
+    /// Without auditd (no such process) the kernel's rules are not what
+    /// its start loads: the files are judged.
+    #[test]
+    fn without_auditd_the_files_are_judged() {
+        let mut snap = with_rules(Some("-w /usr/sbin/dockerd -k docker\n"), ABSENT);
+        snap.host.audit_loaded = Some("No rules\n".into());
+        snap.host.auditd_running = Some(false);
+        let got = lines("host.audit-rules", &snap);
+        assert!(
+            got.contains("file /etc/audit/audit.rules:1: 1.1.3"),
+            "{got}"
+        );
+        assert!(!got.contains("auditctl -l"), "{got}");
+    }
 }
