@@ -817,11 +817,15 @@ pub fn rollback(
         out(w, "done: owners and modes restored (no restart needed)");
         return Ok(EXIT_DONE);
     }
+    // auditd loads the restored audit rules again.
+    if set.manifest.entries.iter().any(|e| is_audit_rules(&e.path))
+        && snap.root.is_none()
+        && snap.host.auditd_running == Some(true)
+    {
+        reload_audit_rules(w);
+    }
     if set.manifest.entries.iter().all(|e| is_audit_rules(&e.path)) {
-        // Audit rules only: dockerd has nothing to do; auditd loads them again.
-        if snap.root.is_none() && snap.host.auditd_running == Some(true) {
-            reload_audit_rules(w);
-        }
+        // Audit rules only: dockerd has nothing to do.
         out(w, "done: audit rules restored (no restart needed)");
         return Ok(EXIT_DONE);
     }
