@@ -298,7 +298,9 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
         entry.hazards = spec.hazards.clone();
         if let Some(rf) = &spec.rules_file {
             // A file dockhard owns, written whole; dockerd has nothing to do.
-            if rf.old.as_deref() != Some(rf.new.as_str()) {
+            // No file of its own and nothing to put in one: only the load.
+            let nothing = rf.old.is_none() && rf.lines.is_empty();
+            if rf.old.as_deref() != Some(rf.new.as_str()) && !nothing {
                 rules_writes.push(FileWrite {
                     path: rf.path.clone(),
                     old: rf.old.clone(),

@@ -483,3 +483,23 @@ fn a_path_that_cannot_be_a_rule_line_is_left_out_with_a_warning() {
         p.refusals
     );
 }
+
+/// auditd runs but has not loaded rules the files already have: the plan
+/// only loads them (no file of its own with nothing in it).
+#[test]
+fn audit_rules_already_in_the_files_are_only_loaded() {
+    let (_d, mut snap) = audit_tree(&[(
+        "/etc/audit/rules.d/other.rules",
+        "-w /etc/docker -k docker\n-w /usr/bin/dockerd -k docker\n-w /lib/systemd/system -k docker\n",
+    )]);
+    snap.root = None;
+    snap.host.auditd_running = Some(true);
+    snap.host.audit_loaded = Some("No rules\n".into());
+    let p = plan_for(&snap, Method::Auto, &["host.audit-rules"]);
+    assert_eq!(audit_entry(&p).before, Status::Fail);
+    assert!(p.refusals.is_empty(), "{:?}", p.refusals);
+    assert!(p.writes.is_empty(), "{:?}", p.writes);
+    assert!(p.audit_load);
+    assert!(!p.is_noop());
+    assert_eq!(p.fixed_rules(), ["host.audit-rules"]);
+}
