@@ -127,6 +127,11 @@ pub struct HostEvidence {
     /// Why `auditctl -l` gave no rules (it failed, timed out, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_loaded_error: Option<String>,
+    /// Whether a process named `auditd` runs (live and on-disk modes):
+    /// then the kernel's rules are what auditd loaded, and `fix` loads new
+    /// rules files with `augenrules --load`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auditd_running: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -454,7 +454,12 @@ fn host_evidence(proc: &Proc) -> (HostEvidence, Vec<String>) {
         },
         None => (None, None),
     };
+    let auditd_running = proc.pids().ok().map(|pids| {
+        pids.into_iter()
+            .any(|p| proc.comm(p).as_deref() == Some("auditd"))
+    });
     let host = HostEvidence {
+        auditd_running,
         mountinfo,
         mountinfo_error,
         audit_loaded,

@@ -127,7 +127,16 @@ pub fn render_plan(p: &Plan) -> String {
             s.push_str(&format!("{head}  nothing to do ({})\n", e.message));
             continue;
         }
-        if !e.perms.is_empty() && e.changes.is_empty() {
+        if let Some(rf) = &e.rules_file {
+            s.push_str(&format!("{head}  a rules file of its own, no restart\n"));
+            for l in &rf.lines {
+                s.push_str(&format!("      {l} -> {}\n", rf.path));
+            }
+            if rf.old.as_deref() == Some(rf.new.as_str()) {
+                s.push_str(&format!("      {} already has these rules\n", rf.path));
+            }
+            s.push_str(&format!("      {}\n", rf.others));
+        } else if !e.perms.is_empty() && e.changes.is_empty() {
             s.push_str(&format!("{head}  in place: owner and mode, no restart\n"));
         } else if e.changes.is_empty() {
             s.push_str(&format!(
@@ -164,15 +173,20 @@ pub fn render_plan(p: &Plan) -> String {
     for n in &p.notes {
         s.push_str(&format!("note: {n}\n"));
     }
+    let load = if p.audit_load {
+        "; then `augenrules --load` (auditd runs)"
+    } else {
+        ""
+    };
     if p.perms.is_empty() {
         s.push_str(&format!(
-            "files to write: {}; dockerd action: {}\n",
+            "files to write: {}; dockerd action: {}{load}\n",
             p.writes.len(),
             p.action.as_str()
         ));
     } else {
         s.push_str(&format!(
-            "files to write: {}; owners and modes to change: {}; dockerd action: {}\n",
+            "files to write: {}; owners and modes to change: {}; dockerd action: {}{load}\n",
             p.writes.len(),
             p.perms.len(),
             p.action.as_str()
@@ -319,6 +333,28 @@ fn act(how: &How, action: Action, units_changed: bool) -> Result<(), String> {
                 Err(format!("the restart command {c:?} failed ({st})"))
             }
         }
+    }
+}
+
+/// The command that loads /etc/audit/rules.d into the kernel.
+const AUGENRULES: &str = "augenrules";
+
+/// Whether `path` (host path, or under a root) is the audit rules file
+/// dockhard writes.
+fn is_audit_rules(path: &Path) -> bool {
+    path.to_string_lossy()
+        .ends_with(crate::model::host::AUDIT_OWN_RULES)
+}
+
+/// `augenrules --load` after restoring the audit rules file (best effort:
+/// what failed is said).
+fn reload_audit_rules(w: &mut dyn Write) {
+    match run_cmd(AUGENRULES, &["--load"]) {
+        Ok(()) => out(w, "audit rules loaded again (augenrules --load)"),
+        Err(e) => out(
+            w,
+            format!("{e}: load the restored audit rules yourself (augenrules --load)"),
+        ),
     }
 }
 
@@ -589,9 +625,27 @@ pub fn fix(
         }
         Some(set)
     };
+    // The audit rules: loaded only when planned (auditd runs), never under --root.
+    let audit_load = plan.audit_load && root.is_none();
+    if audit_load {
+        out(w, "augenrules --load ...");
+        if let Err(e) = run_cmd(AUGENRULES, &["--load"]) {
+            out(w, format!("FAILED: {e}"));
+            if let Some(set) = &set {
+                let restored = apply::restore(&set.dir).map_err(|e| e.to_string())?;
+                mark_rolled_back(&set.dir);
+                for p in restored {
+                    out(w, format!("restored {}", p.display()));
+                }
+                reload_audit_rules(w);
+            }
+            return Ok(EXIT_FAILED);
+        }
+    }
     let units_changed = plan
         .writes
         .iter()
+        .filter(|x| !is_audit_rules(Path::new(&x.path)))
         .any(|x| Some(&x.path) != plan.config_file.as_ref());
     // Owner and mode changes only: dockerd has nothing to do, but a running
     // one is audited again (and the changes undone if a rule still fails).
@@ -660,13 +714,20 @@ pub fn fix(
                     for p in restored {
                         out(w, format!("restored {}", p.display()));
                     }
+                    if audit_load {
+                        reload_audit_rules(w);
+                    }
                 }
                 None => out(w, "no file was changed: nothing to restore"),
             }
             if in_place_only {
                 out(
                     w,
-                    "rolled back: owners and modes restored (dockerd was not restarted)",
+                    if plan.writes.is_empty() {
+                        "rolled back: owners and modes restored (dockerd was not restarted)"
+                    } else {
+                        "rolled back: files, owners and modes restored (dockerd was not restarted)"
+                    },
                 );
                 return Ok(EXIT_FAILED);
             }
@@ -756,6 +817,18 @@ pub fn rollback(
         out(w, "done: owners and modes restored (no restart needed)");
         return Ok(EXIT_DONE);
     }
+    // auditd loads the restored audit rules again.
+    if set.manifest.entries.iter().any(|e| is_audit_rules(&e.path))
+        && snap.root.is_none()
+        && snap.host.auditd_running == Some(true)
+    {
+        reload_audit_rules(w);
+    }
+    if set.manifest.entries.iter().all(|e| is_audit_rules(&e.path)) {
+        // Audit rules only: dockerd has nothing to do.
+        out(w, "done: audit rules restored (no restart needed)");
+        return Ok(EXIT_DONE);
+    }
     let plan = Plan {
         pid: snap.daemons.first().map(|d| d.pid),
         endpoint: None,
@@ -766,6 +839,7 @@ pub fn rollback(
         users: BTreeMap::new(),
         groups: BTreeMap::new(),
         action: Action::Restart,
+        audit_load: false,
         refusals: Vec::new(),
         notes: Vec::new(),
     };

@@ -12,6 +12,8 @@ pub const GROUP: &str = "/etc/group";
 pub const PASSWD: &str = "/etc/passwd";
 pub const AUDIT_RULES: &str = "/etc/audit/audit.rules";
 pub const AUDIT_RULES_D: &str = "/etc/audit/rules.d";
+/// The audit rules file `dockhard fix` writes (and the only one it edits).
+pub const AUDIT_OWN_RULES: &str = "/etc/audit/rules.d/dockhard-docker.rules";
 
 /// Where binaries are looked up, in the order of root's PATH.
 const BIN_DIRS: &[&str] = &["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin"];

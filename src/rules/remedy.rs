@@ -172,6 +172,25 @@ impl PermChange {
     }
 }
 
+/// A rules file dockhard owns, written whole (the audit rules): the other
+/// files beside it are never edited, only counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RulesFile {
+    /// Host path.
+    pub path: String,
+    /// `None`: the file does not exist yet.
+    pub old: Option<String>,
+    pub new: String,
+    /// The rule lines written (`-w PATH -k docker`), for the plan.
+    pub lines: Vec<String>,
+    /// `2 other rules file(s) left alone; 3 of the paths are already covered there`.
+    pub others: String,
+    /// Load the rules after writing (`augenrules --load`): auditd runs.
+    pub load: bool,
+    /// Why nothing is loaded (auditd is not running, an offline root).
+    pub note: Option<String>,
+}
+
 /// A rule's fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct FixSpec {
@@ -180,6 +199,9 @@ pub struct FixSpec {
     /// Owner and mode changes (the file rules); they need no restart.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub perms: Vec<PermChange>,
+    /// A rules file written whole (the audit rules); no restart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules_file: Option<RulesFile>,
 }
 
 impl FixSpec {
@@ -191,6 +213,7 @@ impl FixSpec {
             }],
             hazards: Vec::new(),
             perms: Vec::new(),
+            rules_file: None,
         }
     }
 }

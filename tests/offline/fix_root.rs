@@ -855,3 +855,110 @@ fn a_daemon_json_edit_and_its_mode_fix_roll_back_together() {
     assert_eq!(read(r.path(), JSON), orig);
     assert_eq!(mode_owner(r.path(), JSON), (0o666, 0, 998));
 }
+
+#[test]
+fn audit_rules_are_written_to_a_file_of_their_own_and_rolled_back() {
+    const OTHER: &str = "/etc/audit/rules.d/other.rules";
+    const OWN: &str = "/etc/audit/rules.d/dockhard-docker.rules";
+    let r = root(Some("debian"), &[(OTHER, "-w /etc/docker -k docker\n")]);
+    let rule = ["--profile", "cis", "--rule", "host.audit-rules"];
+    assert_eq!(statuses_of(r.path(), "cis")["host.audit-rules"], "fail");
+    let (code, dry) = fix(r.path(), &rule);
+    assert_eq!(code, 0, "{dry}");
+    insta::assert_snapshot!(dry, @r"
+    dockhard fix: the configuration on disk (next start), daemon.json /etc/docker/daemon.json
+      host.audit-rules  fail            a rules file of its own, no restart
+          -w /lib/systemd/system/docker.service -k docker -> /etc/audit/rules.d/dockhard-docker.rules
+          -w /lib/systemd/system/docker.socket -k docker -> /etc/audit/rules.d/dockhard-docker.rules
+          -w /etc/default/docker -k docker -> /etc/audit/rules.d/dockhard-docker.rules
+          1 other rules file(s) left alone; 2 of the paths are already covered there
+    note: an offline root (--root): the rules are written and load when its auditd starts
+    files to write: 1; dockerd action: none
+
+    --- /dev/null
+    +++ b/etc/audit/rules.d/dockhard-docker.rules
+    @@ -0,0 +1,7 @@
+    +# Written by dockhard (dockhard fix --rule host.audit-rules): an audit watch
+    +# for each path this Docker daemon uses that no other rules file watches.
+    +# The other files in /etc/audit/rules.d were left alone. dockhard rewrites
+    +# this file; remove it with `dockhard fix --rollback` or by hand.
+    +-w /lib/systemd/system/docker.service -k docker
+    +-w /lib/systemd/system/docker.socket -k docker
+    +-w /etc/default/docker -k docker
+    dry run: nothing written (--apply to write)
+    ");
+    assert_eq!(read(r.path(), OWN), None, "a dry run writes nothing");
+    let mut apply = rule.to_vec();
+    apply.extend(["--apply", "--yes"]);
+    let (code, out) = fix(r.path(), &apply);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("done: files written, nothing restarted"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("augenrules"),
+        "never loaded under --root: {out}"
+    );
+    let own = read(r.path(), OWN).unwrap_or_default();
+    let rules: Vec<&str> = own.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        rules,
+        [
+            "-w /lib/systemd/system/docker.service -k docker",
+            "-w /lib/systemd/system/docker.socket -k docker",
+            "-w /etc/default/docker -k docker",
+        ]
+    );
+    assert_eq!(
+        read(r.path(), OTHER).as_deref(),
+        Some("-w /etc/docker -k docker\n"),
+        "the other file is left alone"
+    );
+    assert_eq!(statuses_of(r.path(), "cis")["host.audit-rules"], "pass");
+    let (code, again) = fix(r.path(), &apply);
+    assert_eq!(code, 0, "{again}");
+    assert!(again.contains("nothing to do"), "{again}");
+    assert!(!again.contains("backup:"), "{again}");
+    let (code, out) = fix(r.path(), &["--rollback"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("done: audit rules restored (no restart needed)"),
+        "{out}"
+    );
+    assert_eq!(read(r.path(), OWN), None, "the new file is removed");
+    assert_eq!(
+        read(r.path(), OTHER).as_deref(),
+        Some("-w /etc/docker -k docker\n")
+    );
+    assert_eq!(statuses_of(r.path(), "cis")["host.audit-rules"], "fail");
+}
+
+#[test]
+fn an_audit_rules_file_of_an_earlier_run_is_updated_and_restored() {
+    const OWN: &str = "/etc/audit/rules.d/dockhard-docker.rules";
+    let earlier = "# Written by dockhard\n-w /lib/systemd/system/docker.service -k docker\n";
+    let r = root(Some("debian"), &[(OWN, earlier)]);
+    let (code, out) = fix(
+        r.path(),
+        &[
+            "--profile",
+            "cis",
+            "--rule",
+            "host.audit-rules",
+            "--apply",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 other rules file(s) left alone"), "{out}");
+    assert!(
+        out.contains("--- a/etc/audit/rules.d/dockhard-docker.rules"),
+        "the diff shows the update: {out}"
+    );
+    assert!(out.contains("+-w /etc/docker -k docker"), "{out}");
+    assert_eq!(statuses_of(r.path(), "cis")["host.audit-rules"], "pass");
+    let (code, out) = fix(r.path(), &["--rollback"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(read(r.path(), OWN).as_deref(), Some(earlier));
+}

@@ -15,7 +15,7 @@
 
 use crate::model::daemon::{self, DaemonModel, View};
 use crate::model::{ProblemLevel, Want};
-use crate::rules::remedy::{Change, FixCx, FixInputs, FixSpec, Hazard, PermChange};
+use crate::rules::remedy::{Change, FixCx, FixInputs, FixSpec, Hazard, PermChange, RulesFile};
 use crate::rules::{RULES, Rule, Status};
 use crate::snapshot::{DirEvidence, FileEvidence, FileKind, FileMeta, Snapshot};
 use serde::Serialize;
@@ -93,6 +93,9 @@ pub struct Entry {
     pub changes: Vec<Placed>,
     /// Owner and mode changes, in place (the file rules).
     pub perms: Vec<PermChange>,
+    /// A rules file written whole (the audit rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules_file: Option<RulesFile>,
     /// Why the rule is not fixed (`needs --authz-plugin NAME`), if so.
     pub skipped: Option<String>,
     pub hazards: Vec<Hazard>,
@@ -127,6 +130,9 @@ pub struct Plan {
     pub users: BTreeMap<u32, String>,
     pub groups: BTreeMap<u32, String>,
     pub action: Action,
+    /// Run `augenrules --load` after the writes (auditd runs, live mode).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub audit_load: bool,
     /// Why the plan must not be applied (blocking hazards without --force,
     /// failed validation). Empty: it can be applied.
     pub refusals: Vec<String>,
@@ -141,7 +147,7 @@ impl Plan {
             .filter(|e| {
                 e.skipped.is_none()
                     && e.before != Status::Pass
-                    && (e.needs != Action::None || !e.perms.is_empty())
+                    && (e.needs != Action::None || !e.perms.is_empty() || e.rules_file.is_some())
             })
             .map(|e| e.rule)
             .collect()
@@ -160,7 +166,10 @@ impl Plan {
 
     /// Nothing to write and nothing to restart.
     pub fn is_noop(&self) -> bool {
-        self.writes.is_empty() && self.perms.is_empty() && self.action == Action::None
+        self.writes.is_empty()
+            && self.perms.is_empty()
+            && self.action == Action::None
+            && !self.audit_load
     }
 }
 
@@ -215,6 +224,7 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
         users: BTreeMap::new(),
         groups: BTreeMap::new(),
         action: Action::None,
+        audit_load: false,
         refusals: Vec::new(),
         notes: Vec::new(),
     };
@@ -252,6 +262,7 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
     };
     let primary = m.running.as_ref().unwrap_or(&m.next_start);
     let mut work = Work::new(snap, index, opts.method);
+    let mut rules_writes = Vec::new();
     for rule in selected {
         let (before, message) = check(snap, m, primary, rule);
         let mut entry = Entry {
@@ -260,6 +271,7 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
             message,
             changes: Vec::new(),
             perms: Vec::new(),
+            rules_file: None,
             skipped: None,
             hazards: Vec::new(),
             needs: Action::None,
@@ -284,7 +296,21 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
             }
         };
         entry.hazards = spec.hazards.clone();
-        if spec.changes.is_empty() && !spec.perms.is_empty() {
+        if let Some(rf) = &spec.rules_file {
+            // A file dockhard owns, written whole; dockerd has nothing to do.
+            // No file of its own and nothing to put in one: only the load.
+            let nothing = rf.old.is_none() && rf.lines.is_empty();
+            if rf.old.as_deref() != Some(rf.new.as_str()) && !nothing {
+                rules_writes.push(FileWrite {
+                    path: rf.path.clone(),
+                    old: rf.old.clone(),
+                    new: rf.new.clone(),
+                });
+            }
+            plan.audit_load |= rf.load;
+            plan.notes.extend(rf.note.clone());
+            entry.rules_file = Some(rf.clone());
+        } else if spec.changes.is_empty() && !spec.perms.is_empty() {
             // In place: nothing for dockerd to do. A file two rules name
             // is changed once, with the bits both remove.
             for c in &spec.perms {
@@ -314,6 +340,8 @@ pub fn plan(snap: &Snapshot, index: usize, opts: &PlanOptions) -> Plan {
         plan.entries.push(entry);
     }
     plan.writes = crash_safe_order(snap, index, work.writes());
+    // Rules files do not change what dockerd starts with: written last.
+    plan.writes.extend(rules_writes);
     (plan.users, plan.groups) = owner_names(snap, &plan.perms);
     plan.action = plan
         .entries
@@ -365,7 +393,12 @@ fn validate(snap: &Snapshot, index: usize, m: &DaemonModel, plan: &mut Plan) {
     if fixed.is_empty() {
         return;
     }
-    let after = with_perms(&with_writes(snap, &plan.writes), &plan.perms);
+    let mut after = with_perms(&with_writes(snap, &plan.writes), &plan.perms);
+    if plan.audit_load {
+        // `augenrules --load`: the kernel gets the rules of the files.
+        after.host.audit_loaded = None;
+        after.host.audit_loaded_error = None;
+    }
     let models = daemon::build_configs(&after);
     let Some(m2) = models.get(index) else {
         plan.refusals

@@ -321,3 +321,185 @@ fn a_file_two_rules_name_is_changed_once_with_both_masks() {
     assert_eq!(p.perms.len(), 1, "{:?}", p.perms);
     assert_eq!(p.perms.first().map(|c| c.new_mode), Some(0o400));
 }
+
+const OWN_RULES: &str = "/etc/audit/rules.d/dockhard-docker.rules";
+
+/// A root with dockerd's binary, unit, daemon.json and an other.rules
+/// that watches /etc/docker.
+fn audit_tree(extra: &[(&str, &str)]) -> (tempfile::TempDir, Snapshot) {
+    let mut files = vec![
+        (UNIT, "[Service]\nExecStart=/usr/bin/dockerd -H fd://\n"),
+        (JSON, "{}\n"),
+        ("/usr/bin/dockerd", "ELF"),
+        (
+            "/etc/audit/rules.d/other.rules",
+            "-w /etc/docker -k docker\n",
+        ),
+    ];
+    files.extend_from_slice(extra);
+    root_snapshot(&files)
+}
+
+fn audit_entry(p: &Plan) -> &Entry {
+    p.entries
+        .iter()
+        .find(|e| e.rule == "host.audit-rules")
+        .unwrap_or_else(|| panic!("no entry: {p:?}"))
+}
+
+#[test]
+fn audit_rules_file_has_a_line_for_exactly_the_uncovered_paths() {
+    let (d, snap) = audit_tree(&[]);
+    let p = plan_for(&snap, Method::Auto, &["host.audit-rules"]);
+    assert!(p.refusals.is_empty(), "{:?}", p.refusals);
+    let rf = audit_entry(&p)
+        .rules_file
+        .clone()
+        .unwrap_or_else(|| panic!("{p:?}"));
+    assert_eq!(
+        rf.lines,
+        [
+            "-w /usr/bin/dockerd -k docker",
+            "-w /lib/systemd/system/docker.service -k docker"
+        ]
+    );
+    // /etc/docker and the daemon.json in it are watched by other.rules.
+    assert_eq!(
+        rf.others,
+        "1 other rules file(s) left alone; 2 of the paths are already covered there"
+    );
+    assert!(!rf.load, "an offline root loads nothing");
+    assert!(
+        p.notes.iter().any(|n| n.contains("offline root")),
+        "{:?}",
+        p.notes
+    );
+    // One write, of dockhard's own file only; the other file untouched.
+    assert_eq!(p.writes.len(), 1);
+    assert_eq!(p.writes[0].path, OWN_RULES);
+    assert_eq!(p.writes[0].old, None);
+    assert!(p.writes[0].new.starts_with("# Written by dockhard"));
+    assert!(p.writes[0].new.ends_with(
+        "-w /usr/bin/dockerd -k docker\n-w /lib/systemd/system/docker.service -k docker\n"
+    ));
+    assert_eq!(p.action, Action::None);
+    assert!(!p.audit_load);
+    assert_eq!(p.fixed_rules(), ["host.audit-rules"]);
+    // A second run on the result plans nothing.
+    let after = with_writes(&snap, &p.writes);
+    let again = plan_for(&after, Method::Auto, &["host.audit-rules"]);
+    assert_eq!(audit_entry(&again).before, Status::Pass);
+    assert!(again.is_noop(), "{again:?}");
+    drop(d);
+}
+
+#[test]
+fn an_earlier_audit_rules_file_is_updated_in_place() {
+    let old = "# Written by dockhard\n-w /usr/bin/dockerd -k docker\n";
+    let (_d, snap) = audit_tree(&[(OWN_RULES, old)]);
+    let p = plan_for(&snap, Method::Auto, &["host.audit-rules"]);
+    assert!(p.refusals.is_empty(), "{:?}", p.refusals);
+    assert_eq!(p.writes.len(), 1);
+    assert_eq!(p.writes[0].path, OWN_RULES);
+    assert_eq!(p.writes[0].old.as_deref(), Some(old));
+    // Its own lines are not counted as coverage: it is written whole.
+    let rf = audit_entry(&p)
+        .rules_file
+        .clone()
+        .unwrap_or_else(|| panic!("{p:?}"));
+    assert_eq!(rf.lines.len(), 2, "{rf:?}");
+    assert!(rf.others.starts_with("1 other rules file(s)"), "{rf:?}");
+    let diff = p.diff();
+    assert!(
+        diff.contains("--- a/etc/audit/rules.d/dockhard-docker.rules"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+-w /lib/systemd/system/docker.service -k docker"),
+        "{diff}"
+    );
+}
+
+#[test]
+fn audit_rules_are_loaded_only_where_auditd_runs() {
+    let (_d, mut snap) = audit_tree(&[]);
+    snap.root = None;
+    snap.host.auditd_running = Some(false);
+    // The kernel's rules, ignored without auditd: the files are what loads.
+    snap.host.audit_loaded = Some("No rules\n".into());
+    let p = plan_for(&snap, Method::Auto, &["host.audit-rules"]);
+    assert!(p.refusals.is_empty(), "{:?}", p.refusals);
+    assert!(!p.audit_load);
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n == "auditd is not running: the rules are written and load when it starts"),
+        "{:?}",
+        p.notes
+    );
+    snap.host.auditd_running = Some(true);
+    let p = plan_for(&snap, Method::Auto, &["host.audit-rules"]);
+    assert!(
+        p.refusals.is_empty(),
+        "validated on the loaded files: {:?}",
+        p.refusals
+    );
+    assert!(p.audit_load);
+    assert!(!p.is_noop());
+    assert!(
+        !p.notes.iter().any(|n| n.contains("auditd")),
+        "{:?}",
+        p.notes
+    );
+    assert_eq!(
+        audit_entry(&p).rules_file.as_ref().map(|r| r.load),
+        Some(true)
+    );
+}
+
+#[test]
+fn a_path_that_cannot_be_a_rule_line_is_left_out_with_a_warning() {
+    let (_d, snap) = audit_tree(&[
+        (JSON, "{\"data-root\": \"/srv/my docker\"}\n"),
+        ("/srv/my docker/x", ""),
+    ]);
+    let p = plan_for(&snap, Method::Auto, &["host.audit-rules"]);
+    let e = audit_entry(&p);
+    let rf = e.rules_file.clone().unwrap_or_else(|| panic!("{p:?}"));
+    assert!(rf.lines.iter().all(|l| !l.contains("my docker")), "{rf:?}");
+    assert!(
+        e.hazards
+            .iter()
+            .any(|h| !h.blocking && h.message.contains("/srv/my docker")),
+        "{:?}",
+        e.hazards
+    );
+    // The rule still fails after the plan: refused by validation.
+    assert!(
+        p.refusals
+            .iter()
+            .any(|r| r.contains("host.audit-rules would still be fail")),
+        "{:?}",
+        p.refusals
+    );
+}
+
+/// auditd runs but has not loaded rules the files already have: the plan
+/// only loads them (no file of its own with nothing in it).
+#[test]
+fn audit_rules_already_in_the_files_are_only_loaded() {
+    let (_d, mut snap) = audit_tree(&[(
+        "/etc/audit/rules.d/other.rules",
+        "-w /etc/docker -k docker\n-w /usr/bin/dockerd -k docker\n-w /lib/systemd/system -k docker\n",
+    )]);
+    snap.root = None;
+    snap.host.auditd_running = Some(true);
+    snap.host.audit_loaded = Some("No rules\n".into());
+    let p = plan_for(&snap, Method::Auto, &["host.audit-rules"]);
+    assert_eq!(audit_entry(&p).before, Status::Fail);
+    assert!(p.refusals.is_empty(), "{:?}", p.refusals);
+    assert!(p.writes.is_empty(), "{:?}", p.writes);
+    assert!(p.audit_load);
+    assert!(!p.is_noop());
+    assert_eq!(p.fixed_rules(), ["host.audit-rules"]);
+}

@@ -105,6 +105,7 @@ fn fix(cx: &crate::rules::remedy::FixCx<'_>) -> Result<crate::rules::remedy::Fix
         }],
         hazards: Vec::new(),
         perms: Vec::new(),
+        rules_file: None,
     };
     let paths = plugin_paths(&name);
     if paths.is_empty() {

@@ -1,4 +1,6 @@
+use super::super::remedy::{FixCx, FixSpec, Hazard, RulesFile};
 use super::super::{Check, Ctx, Outcome, Profile, Rule, RuleMeta, Severity};
+use crate::model::host::AUDIT_OWN_RULES as OWN_RULES;
 use crate::model::host::{AUDIT_RULES, AUDIT_RULES_D, audit_rule_files, audit_targets};
 use crate::model::{Evidence, Source};
 use crate::parse::audit::{self, Watch};
@@ -17,7 +19,7 @@ pub const RULE: Rule = Rule {
         rationale: "The daemon runs as root and its configuration decides what containers may do: \
 every change to it, and every run of its binaries, should leave an audit record.",
         decided: "The audit rules loaded in the kernel (`auditctl -l`, run by `collect` when \
-auditctl is installed), else those on disk: /etc/audit/audit.rules and \
+auditctl is installed and auditd runs), else those on disk: /etc/audit/audit.rules and \
 /etc/audit/rules.d/*.rules. A path is covered by `-w PATH` or \
 `-a ... -F dir=DIR` on it or a parent directory (recursive), or `-a ... -F path=PATH` on \
 exactly it (`-W` and `-D` undo rules above them). The paths are those this daemon really \
@@ -29,10 +31,12 @@ as found along root's PATH. A path that does not exist on the host needs no watc
 no rules file exists (auditd is not configured) or a path has no watch.",
         remediation: "Add a watch per path to /etc/audit/rules.d/docker.rules, for example \
 `-w /usr/bin/dockerd -k docker` and `-w /etc/docker -k docker`, then load them with \
-`augenrules --load` (or restart auditd).",
+`augenrules --load` (or restart auditd). `dockhard fix --rule host.audit-rules` writes \
+/etc/audit/rules.d/dockhard-docker.rules with a watch for each path no other rules file \
+watches (other files are left alone) and loads it when auditd runs.",
     },
     check: Check::Daemon(check),
-    fix: None,
+    fix: Some(fix),
 };
 
 /// Where the loaded rules come from, as evidence location.
@@ -44,7 +48,10 @@ fn check(cx: &Ctx<'_>) -> Outcome {
     let mut unreadable = Vec::new();
     // The kernel's rules are the final word; the files are what the next
     // auditd start loads.
-    let loaded = cx.snap.host.audit_loaded.as_deref();
+    // Without auditd (known not running) the kernel's rules are not what
+    // its next start loads: the files are.
+    let use_loaded = cx.snap.host.auditd_running != Some(false);
+    let loaded = cx.snap.host.audit_loaded.as_deref().filter(|_| use_loaded);
     if let Some(text) = loaded {
         read += 1;
         watches.extend(
@@ -53,7 +60,13 @@ fn check(cx: &Ctx<'_>) -> Outcome {
                 .map(|w| (LOADED.to_string(), w)),
         );
     }
-    if let Some(e) = &cx.snap.host.audit_loaded_error {
+    if let Some(e) = cx
+        .snap
+        .host
+        .audit_loaded_error
+        .as_ref()
+        .filter(|_| use_loaded)
+    {
         unreadable.push(e.clone());
     }
     for f in audit_rule_files(cx.snap)
@@ -139,6 +152,129 @@ fn check(cx: &Ctx<'_>) -> Outcome {
         .with_warnings(unreadable.into_iter().map(|u| format!("not read: {u}")))
 }
 
+/// A path that can be written in a `-w PATH` line (no blanks, no control
+/// characters, no comment sign: a path from the host cannot add a rule).
+fn writable_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '#')
+}
+
+/// `dockhard fix --rule host.audit-rules`: one file, [`OWN_RULES`], with a
+/// `-w PATH -k docker` line for each path in use that no other rules file
+/// watches. The other files are read and counted, never edited.
+fn fix(cx: &FixCx<'_>) -> Result<FixSpec, String> {
+    let snap = cx.snap;
+    let load = snap.root.is_none() && snap.host.auditd_running == Some(true);
+    let mut others = 0;
+    let mut watches: Vec<Watch> = Vec::new();
+    for f in audit_rule_files(snap)
+        .into_iter()
+        .filter(|f| f != OWN_RULES)
+        // augenrules --load writes audit.rules again from rules.d.
+        .filter(|f| !(load && f == AUDIT_RULES))
+    {
+        match snap.file(&f) {
+            Some(fe) if fe.text.is_some() => {
+                others += 1;
+                watches.extend(audit::parse(fe.text.as_deref().unwrap_or_default()));
+            }
+            Some(fe) if fe.missing => {}
+            Some(fe) => {
+                return Err(format!(
+                    "{f} could not be read ({}): the paths it watches are unknown",
+                    fe.error.as_deref().unwrap_or("no content")
+                ));
+            }
+            None => return Err(format!("{f} was not collected")),
+        }
+    }
+    let cfg = cx.view.config.as_ref().ok();
+    let mut hazards = Vec::new();
+    let mut lines = Vec::new();
+    let mut covered = 0;
+    for t in audit_targets(snap, cx.daemon, cfg) {
+        if snap.file(&t.path).is_some_and(|f| f.missing) {
+            continue;
+        }
+        if watches.iter().any(|w| w.covers(&t.path)) {
+            covered += 1;
+        } else if writable_path(&t.path) {
+            lines.push(format!("-w {} -k docker", t.path));
+        } else {
+            hazards.push(Hazard::warning(format!(
+                "{}: {:?} cannot be written as a -w rule (blanks or control characters): watch it by hand",
+                t.why, t.path
+            )));
+        }
+    }
+    let old = match snap.file(OWN_RULES) {
+        None => None,
+        Some(f) if f.missing => None,
+        Some(f) => Some(f.text.clone().ok_or_else(|| {
+            format!(
+                "{OWN_RULES} exists but could not be read ({}): not replaced",
+                f.error.as_deref().unwrap_or("no content")
+            )
+        })?),
+    };
+    let new = own_rules_text(&lines);
+    if old.as_deref() == Some(new.as_str()) && !load {
+        return Err(format!(
+            "{OWN_RULES} already has these rules; they load when auditd starts (`augenrules --load`)"
+        ));
+    }
+    if lines.is_empty() && old.is_none() && !load {
+        return Err("every path in use is watched by the rules files; they load when auditd starts (`augenrules --load`)".into());
+    }
+    if snap.dir(AUDIT_RULES_D).is_none_or(|d| d.entries.is_none()) {
+        hazards.push(Hazard::warning(format!(
+            "{AUDIT_RULES_D} does not exist: is auditd installed? (the rules are written for when it is)"
+        )));
+    }
+    let note = match (load, snap.root.is_some()) {
+        (true, _) => None,
+        (false, true) => Some(
+            "an offline root (--root): the rules are written and load when its auditd starts"
+                .to_string(),
+        ),
+        (false, false) => {
+            Some("auditd is not running: the rules are written and load when it starts".into())
+        }
+    };
+    Ok(FixSpec {
+        hazards,
+        rules_file: Some(RulesFile {
+            path: OWN_RULES.to_string(),
+            old,
+            new,
+            lines,
+            others: format!(
+                "{others} other rules file(s) left alone; {covered} of the paths are already covered there"
+            ),
+            load,
+            note,
+        }),
+        ..FixSpec::default()
+    })
+}
+
+/// The text of [`OWN_RULES`] with `lines`.
+fn own_rules_text(lines: &[String]) -> String {
+    let mut s = String::from(
+        "# Written by dockhard (dockhard fix --rule host.audit-rules): an audit watch\n\
+         # for each path this Docker daemon uses that no other rules file watches.\n\
+         # The other files in /etc/audit/rules.d were left alone. dockhard rewrites\n\
+         # this file; remove it with `dockhard fix --rollback` or by hand.\n",
+    );
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use crate::rules::testing::{daemon_snapshot, lines};
@@ -219,5 +355,20 @@ mod tests {
         let got = lines("host.audit-rules", &snap);
         assert!(got.contains("process auditctl -l: 1.1.3 the dockerd binary: /usr/sbin/dockerd is watched by /usr/sbin/dockerd (rule 1)"), "{got}");
         assert!(!got.contains("/usr/sbin/dockerd: no audit watch"), "{got}");
+    }
+
+    /// Without auditd (no such process) the kernel's rules are not what
+    /// its start loads: the files are judged.
+    #[test]
+    fn without_auditd_the_files_are_judged() {
+        let mut snap = with_rules(Some("-w /usr/sbin/dockerd -k docker\n"), ABSENT);
+        snap.host.audit_loaded = Some("No rules\n".into());
+        snap.host.auditd_running = Some(false);
+        let got = lines("host.audit-rules", &snap);
+        assert!(
+            got.contains("file /etc/audit/audit.rules:1: 1.1.3"),
+            "{got}"
+        );
+        assert!(!got.contains("auditctl -l"), "{got}");
     }
 }
