@@ -12,8 +12,7 @@
 
 use crate::support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{Daemon, DaemonOpts, free_port, live};
@@ -21,88 +20,21 @@ use support::{Daemon, DaemonOpts, free_port, live};
 /// How long a change may take to show before the test fails.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).ok()?;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let code = head.split(' ').nth(1)?.parse().ok()?;
-    Some((code, body.to_string()))
+use support::watch::{Watch, http_get as get};
+
+/// watch on daemon `d` with `extra` arguments.
+fn start_watch(d: &Daemon, extra: &[&str]) -> Watch {
+    let pid = d.pid().to_string();
+    let mut args = vec!["--pid", pid.as_str()];
+    args.extend_from_slice(extra);
+    Watch::start(&args, d.dir.join("watch.log"), PATIENCE)
 }
 
-struct Watch {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl Watch {
-    fn start(d: &Daemon, extra: &[&str]) -> Watch {
-        let port = free_port();
-        let log = d.dir.join("watch.log");
-        let logf = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_dockhard"))
-            .args(["watch", "--no-policy", "--pid", &d.pid().to_string()])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(logf)
-            .spawn()
-            .expect("cannot start dockhard watch");
-        Watch { child, port, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn metrics(&self) -> String {
-        match get(self.port, "/metrics") {
-            Some((200, body)) => body,
-            other => panic!("GET /metrics: {other:?}\n{}", self.log()),
-        }
-    }
-
-    /// Wait until `pred` holds for /metrics; the time it took.
-    fn until(&self, what: &str, pred: impl Fn(&str) -> bool) -> Duration {
-        let t0 = Instant::now();
-        loop {
-            let m = self.metrics();
-            if pred(&m) {
-                let took = t0.elapsed();
-                println!("[watch] {what}: in /metrics after {took:?}");
-                return took;
-            }
-            assert!(
-                t0.elapsed() < PATIENCE,
-                "{what}: not in /metrics within {PATIENCE:?}\n--- metrics ---\n{m}\n--- log ---\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on the pid of our own child.
-        unsafe {
-            libc::kill(self.child.id() as i32, sig);
-        }
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Wait until `pred` holds for /metrics; the time it took (printed).
+fn until(w: &Watch, what: &str, pred: impl Fn(&str) -> bool) -> Duration {
+    let took = w.until_every(what, Duration::from_millis(20), pred);
+    println!("[watch] {what}: in /metrics after {took:?}");
+    took
 }
 
 /// /metrics has the result series of `rule` for `subject` ("" for a
@@ -232,7 +164,7 @@ fn live_watch_follows_the_engine() {
     // the daemon stops.
     let scratch = tempfile::tempdir().unwrap();
     let textfile = scratch.path().join("dh.prom");
-    let w = Watch::start(
+    let w = start_watch(
         &d,
         &[
             "--profile",
@@ -283,7 +215,7 @@ fn live_watch_follows_the_engine() {
         "sleep",
         "600",
     ]);
-    w.until("privileged container", |m| {
+    until(&w, "privileged container", |m| {
         has(m, "containers.privileged", "dh-priv", "fail")
     });
     // The daemon's own socket mounted into another.
@@ -291,12 +223,12 @@ fn live_watch_follows_the_engine() {
     d.docker_ok(&[
         "create", "-v", &sock, "--name", "dh-sock", &image, "sleep", "600",
     ]);
-    w.until("docker.sock mount", |m| {
+    until(&w, "docker.sock mount", |m| {
         has(m, "containers.docker-sock", "dh-sock", "fail")
     });
     // Started: its processes (read from the container's shim in /proc).
     d.docker_ok(&["run", "-d", "--name", "dh-run", &image, "sleep", "600"]);
-    w.until("container started", |m| {
+    until(&w, "container started", |m| {
         has(m, "containers.privileged", "dh-run", "pass")
     });
     // Those were incremental audits: one inspect each, never a full
@@ -316,18 +248,18 @@ fn live_watch_follows_the_engine() {
     same_as_a_full_audit(&w, &d);
     // Removed: no series of it remains.
     d.docker_ok(&["rm", "dh-priv"]);
-    w.until("privileged container removed", |m| {
+    until(&w, "privileged container removed", |m| {
         !m.lines().any(|l| l.contains("subject=\"dh-priv\""))
     });
     // daemon.json edited: drift of live restore.
     d.write_config("{\"live-restore\": true}\n");
-    w.until("daemon.json edit (drift)", |m| {
+    until(&w, "daemon.json edit (drift)", |m| {
         m.lines()
             .any(|l| l.starts_with("dockhard_drift{") && l.contains("rule=\"daemon.live-restore\""))
     });
     // SIGHUP: policy read again, an audit.
     w.signal(libc::SIGHUP);
-    w.until("SIGHUP", |m| {
+    until(&w, "SIGHUP", |m| {
         m.contains("dockhard_audits_total{trigger=\"signal\"} 1")
     });
     let m = w.metrics();
@@ -361,7 +293,7 @@ fn live_watch_follows_the_engine() {
     d.restart();
     let new = format!("daemon=\"pid:{}\"", d.pid());
     let old_label = format!("daemon=\"pid:{old}\"");
-    w.until("dockerd restarted", |m| {
+    until(&w, "dockerd restarted", |m| {
         m.contains(&new)
             && !m.contains(&old_label)
             && has(m, "daemon.live-restore", "", "pass")
@@ -377,7 +309,7 @@ fn live_watch_follows_the_engine() {
 
     // dockerd stopped: no result remains, /healthz says why (503).
     d.stop();
-    w.until("dockerd stopped", |m| {
+    until(&w, "dockerd stopped", |m| {
         !m.contains("dockhard_result{")
             && !m.contains("dockhard_rule_failures{")
             && !m.contains("dockhard_audit_errors_total 0")

@@ -12,9 +12,6 @@
 
 use crate::support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -29,27 +26,7 @@ fn note(msg: &str) {
     support::loud(&format!("[watch-hostile] {msg}"));
 }
 
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).ok()?;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let code = head.split(' ').nth(1)?.parse().ok()?;
-    Some((code, body.to_string()))
-}
-
-fn value(m: &str, series: &str) -> Option<f64> {
-    m.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-}
+use support::watch::{Watch, http_get as get, metric_value as value};
 
 /// VmRSS (KiB), threads, and utime + stime of the threads other than the
 /// main one (which audits) of `pid`.
@@ -88,98 +65,21 @@ fn proc_stat(pid: u32) -> (u64, u64, Duration) {
     )
 }
 
-struct Watch {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
+/// watch on daemon `d`, healthy.
+fn start_watch(d: &Daemon) -> Watch {
+    let pid = d.pid().to_string();
+    let w = Watch::start(
+        &["--pid", &pid, "--interval", "1h"],
+        d.dir.join("watch-hostile.log"),
+        PATIENCE,
+    );
+    w.until_healthz(200);
+    w
 }
 
-impl Watch {
-    fn start(d: &Daemon) -> Watch {
-        let log = d.dir.join("watch-hostile.log");
-        let logf = std::fs::File::create(&log).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dockhard"))
-            .args(["watch", "--no-policy", "--pid", &d.pid().to_string()])
-            .args(["--listen", "127.0.0.1:0", "--interval", "1h"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(logf)
-            .spawn()
-            .expect("cannot start dockhard watch");
-        let t0 = Instant::now();
-        let port = loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if let Some(p) = text
-                .split("serving http://127.0.0.1:")
-                .nth(1)
-                .and_then(|r| r.split('/').next())
-                .and_then(|p| p.parse().ok())
-            {
-                break p;
-            }
-            if let Ok(Some(st)) = child.try_wait() {
-                panic!("watch ended ({st}):\n{text}");
-            }
-            assert!(t0.elapsed() < PATIENCE, "watch does not serve:\n{text}");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let w = Watch { child, port, log };
-        w.until_healthz(200);
-        w
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn metrics(&self) -> String {
-        match get(self.port, "/metrics") {
-            Some((200, body)) => body,
-            other => panic!("GET /metrics: {other:?}\n{}", self.log()),
-        }
-    }
-
-    fn until(&self, what: &str, pred: impl Fn(&str) -> bool) -> Duration {
-        let t0 = Instant::now();
-        loop {
-            let m = self.metrics();
-            if pred(&m) {
-                return t0.elapsed();
-            }
-            assert!(
-                t0.elapsed() < PATIENCE,
-                "{what}: not within {PATIENCE:?}\n{m}\n--- log ---\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn until_healthz(&self, code: u16) -> Duration {
-        let t0 = Instant::now();
-        loop {
-            if get(self.port, "/healthz").is_some_and(|r| r.0 == code) {
-                return t0.elapsed();
-            }
-            assert!(
-                t0.elapsed() < PATIENCE,
-                "/healthz not {code}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Wait until `pred` holds for /metrics (polled every 50 ms).
+fn until(w: &Watch, what: &str, pred: impl Fn(&str) -> bool) -> Duration {
+    w.until_every(what, Duration::from_millis(50), pred)
 }
 
 #[test]
@@ -188,7 +88,7 @@ fn live_watch_under_container_churn() {
     let live = live("live_watch_under_container_churn");
     let mut d = Daemon::start(&live, DaemonOpts::new().config("{}\n"));
     let image = d.busybox_image();
-    let mut w = Watch::start(&d);
+    let mut w = start_watch(&d);
     let (rss0, threads0, _) = proc_stat(w.pid());
     let events0 = value(&w.metrics(), "dockhard_events_total").unwrap_or(0.0);
     let event_audits =
@@ -234,7 +134,7 @@ fn live_watch_under_container_churn() {
     });
     let churn = t0.elapsed();
     let want = events0 + 2.0 * CONTAINERS as f64;
-    let counted = w.until("every create and destroy counted", |m| {
+    let counted = until(&w, "every create and destroy counted", |m| {
         value(m, "dockhard_events_total").unwrap_or(0.0) >= want && !m.contains("subject=\"churn-")
     });
     done.store(true, Ordering::SeqCst);

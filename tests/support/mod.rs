@@ -48,6 +48,7 @@
 pub mod netns;
 pub mod supervisor;
 pub mod verdicts;
+pub mod watch;
 
 mod attempt;
 mod authz;
