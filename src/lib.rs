@@ -18,6 +18,7 @@ pub mod fuzzing;
 #[cfg(test)]
 mod layers;
 pub mod model;
+pub mod outfile;
 pub mod parse;
 pub mod policy;
 pub mod redact;

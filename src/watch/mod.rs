@@ -270,9 +270,8 @@ fn follow_restart(target: &mut collect::Target, pidfile: Option<&Path>, log: &mu
 }
 
 fn write_textfile(path: &Path, text: &str) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    // Renamed over a regular file (or a link) only: never over a device
-    // such as /dev/null.
+    // A regular file (or a link, replaced) only: a FIFO would block the
+    // loop, and a device is no textfile.
     if let Ok(md) = std::fs::symlink_metadata(path)
         && !md.file_type().is_file()
         && !md.file_type().is_symlink()
@@ -282,27 +281,7 @@ fn write_textfile(path: &Path, text: &str) -> Result<(), String> {
             path.display()
         ));
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("dockhard.prom");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let res = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    res.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("--textfile {}: {e}", path.display())
-    })
+    crate::outfile::write(path, text, 0o644).map_err(|e| format!("--textfile {e}"))
 }
 
 /// One thread per event stream: reconnects with backoff while its socket is
